@@ -1,0 +1,2 @@
+export { loadUpSettings, type UpSettings } from './settings.js';
+export { up } from './up.js';

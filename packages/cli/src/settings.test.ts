@@ -1,0 +1,21 @@
+import { loadUpSettings } from './settings.js';
+
+describe('loadUpSettings', () => {
+  it('has the embedded defaults', () => {
+    expect(loadUpSettings({}, '/srv/swarmlet')).toEqual({
+      dataDir: '/srv/swarmlet/.swarmlet',
+      registryPort: 5000,
+      agentPort: 8787,
+      sshPort: 2222,
+      rootDomain: 'localhost',
+    });
+  });
+
+  it('reads overrides and names an invalid one', () => {
+    expect(loadUpSettings({ SWARMLET_DATA_DIR: '/data', SWARMLET_REGISTRY_PORT: '5001' }, '/x')).toMatchObject({
+      dataDir: '/data',
+      registryPort: 5001,
+    });
+    expect(() => loadUpSettings({ SWARMLET_SSH_PORT: '70000' }, '/x')).toThrow(/SWARMLET_SSH_PORT/);
+  });
+});

@@ -1,0 +1,2 @@
+export { parseRepoName, RepoNameError } from './repo-name.js';
+export { ensureBareRepository } from './repositories.js';

@@ -1,0 +1,115 @@
+import { ConfigError, listenAddressSchema, overlayEnv, validateConfig, type Env } from '@swarmlet/common';
+import { z } from 'zod';
+
+const duration = z
+  .union([
+    z.number().nonnegative(),
+    z.string().regex(/^\d+(ms|s|m|h)$/, 'expected a duration such as 500ms, 10s, 5m, 1h'),
+  ])
+  .transform((value) => (typeof value === 'number' ? value / 1e6 : parseDuration(value)));
+
+const bool = z.union([z.boolean(), z.stringbool()]);
+
+/**
+ * The CNCF registry's configuration file, restricted to the settings this registry implements. Settings that the
+ * CNCF registry knows but that change nothing here (`log.fields`, `storage.cache`, `health`, …) are accepted so
+ * an existing `config.yml` starts unchanged; anything else is an unknown setting.
+ */
+const schema = z.strictObject({
+  version: z.union([z.string(), z.number()]).transform(String).default('0.1'),
+  log: z
+    .strictObject({
+      level: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
+      formatter: z.enum(['text', 'json', 'logstash']).optional(),
+      fields: z.record(z.string(), z.unknown()).optional(),
+      accesslog: z.strictObject({ disabled: bool.default(false) }).prefault({}),
+    })
+    .prefault({}),
+  storage: z
+    .strictObject({
+      filesystem: z
+        .strictObject({
+          rootdirectory: z.string().min(1).default('/var/lib/registry'),
+          maxthreads: z.coerce.number().int().positive().optional(),
+        })
+        .prefault({}),
+      delete: z.strictObject({ enabled: bool.default(false) }).prefault({}),
+      cache: z.strictObject({ blobdescriptor: z.string().optional() }).optional(),
+      redirect: z.strictObject({ disable: bool.optional() }).optional(),
+    })
+    .prefault({}),
+  auth: z
+    .strictObject({
+      htpasswd: z.strictObject({
+        realm: z.string().min(1).default('Registry Realm'),
+        path: z.string().min(1),
+      }),
+    })
+    .optional(),
+  http: z
+    .strictObject({
+      addr: listenAddressSchema.prefault(':5000'),
+      net: z.literal('tcp').optional(),
+      prefix: z.string().optional(),
+      host: z.string().optional(),
+      secret: z.string().optional(),
+      relativeurls: bool.optional(),
+      draintimeout: duration.optional(),
+      headers: z.record(z.string(), z.array(z.string())).optional(),
+      tls: z.strictObject({ certificate: z.string().min(1), key: z.string().min(1) }).optional(),
+      http2: z.strictObject({ disabled: bool.optional() }).optional(),
+    })
+    .prefault({}),
+  health: z.record(z.string(), z.unknown()).optional(),
+});
+
+/** The registry's validated configuration. */
+export type RegistryConfig = z.output<typeof schema>;
+
+/** Every setting that a `REGISTRY_*` environment variable may set, as a lower-case dotted path. */
+const ENV_SETTINGS = [
+  'version',
+  'log.level',
+  'log.formatter',
+  'log.accesslog.disabled',
+  'storage.filesystem.rootdirectory',
+  'storage.filesystem.maxthreads',
+  'storage.delete.enabled',
+  'storage.cache.blobdescriptor',
+  'storage.redirect.disable',
+  'auth.htpasswd.realm',
+  'auth.htpasswd.path',
+  'http.addr',
+  'http.net',
+  'http.prefix',
+  'http.host',
+  'http.secret',
+  'http.relativeurls',
+  'http.draintimeout',
+  'http.tls.certificate',
+  'http.tls.key',
+  'http.http2.disabled',
+] as const;
+
+/**
+ * Builds the registry's configuration from the parsed YAML file (or `{}` without one) and the environment, as the
+ * CNCF registry does: `REGISTRY_<PATH>` variables override the file (`REGISTRY_HTTP_ADDR` → `http.addr`), and
+ * `REGISTRY_AUTH=htpasswd` selects htpasswd auth. Pure: it reads no file and no `process.env`.
+ * @throws ConfigError naming the setting (YAML path or environment variable) that is unknown or invalid.
+ */
+export function loadRegistryConfig(file: unknown, env: Env): RegistryConfig {
+  const { REGISTRY_AUTH: authType, ...rest } = env;
+  const { config, sources } = overlayEnv(file, rest, 'REGISTRY', ENV_SETTINGS);
+  if (authType !== undefined) {
+    if (authType !== 'htpasswd') throw new ConfigError('REGISTRY_AUTH', `only htpasswd is supported, got ${authType}`);
+    const auth = config.auth;
+    config.auth = typeof auth === 'object' && auth !== null && 'htpasswd' in auth ? auth : { htpasswd: {} };
+  }
+  return validateConfig(schema, config, (path) => sources.get(path) ?? path);
+}
+
+function parseDuration(text: string): number {
+  const match = /^(\d+)(ms|s|m|h)$/.exec(text);
+  const units = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+  return Number(match?.[1]) * units[(match?.[2] ?? 'ms') as keyof typeof units];
+}

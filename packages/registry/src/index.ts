@@ -1,0 +1,3 @@
+export { createRegistryApp } from './app.js';
+export { loadRegistryConfig, type RegistryConfig } from './config.js';
+export { startRegistry, type RunningRegistry } from './server.js';

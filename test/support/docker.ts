@@ -1,0 +1,83 @@
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Docker from 'dockerode';
+import { execa } from 'execa';
+
+/** The repository's root directory. */
+export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** The label every Docker object a test creates carries, so a cleanup can find what a crashed run left. */
+export const TEST_LABELS = { 'swarmlet.test': 'true' } as const;
+
+/**
+ * The Docker engine the tests use: `/var/run/docker.sock`, or the socket named by `SWARMLET_TEST_DOCKER_SOCKET`.
+ * Rejects with a message that says how to bring one up when it does not answer; tests never skip for that.
+ */
+export async function requireEngine(): Promise<Docker> {
+  const socketPath = process.env.SWARMLET_TEST_DOCKER_SOCKET ?? '/var/run/docker.sock';
+  const docker = new Docker({ socketPath });
+  try {
+    await docker.ping();
+  } catch (error) {
+    throw new Error(
+      `no Docker engine answers on ${socketPath} (${(error as Error).message}); run 'bash scripts/ensure-docker.sh' as root`,
+      { cause: error },
+    );
+  }
+  return docker;
+}
+
+const STAND_INS = { busybox: 'busybox:latest', node: 'node:22-bookworm-slim', 'docker-cli': 'docker:cli' } as const;
+
+/** Makes sure a stand-in base image exists, building it with `scripts/stand-in-images.sh` when missing. */
+export async function ensureStandInImage(docker: Docker, name: keyof typeof STAND_INS): Promise<string> {
+  const tag = STAND_INS[name];
+  try {
+    await docker.getImage(tag).inspect();
+  } catch {
+    await execa('bash', [join(repoRoot, 'scripts', 'stand-in-images.sh'), name], { stdio: 'inherit' });
+  }
+  return tag;
+}
+
+/** A TCP port that was free on 127.0.0.1 a moment ago. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => {
+        if (address && typeof address === 'object') resolve(address.port);
+        else reject(new Error('no port'));
+      });
+    });
+  });
+}
+
+/**
+ * Calls `probe` every `intervalMs` until it returns a value other than undefined, and resolves with it. Rejects
+ * after `timeoutMs` with `what` and the probe's last error, so a failing wait says what it waited for.
+ */
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  { timeoutMs = 60_000, intervalMs = 250 } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) {
+      const detail = lastError instanceof Error ? `: ${lastError.message}` : '';
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${detail}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
