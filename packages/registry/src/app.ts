@@ -1,19 +1,46 @@
-import Router from '@koa/router';
 import Koa from 'koa';
+import { apiRouter, unmatched } from './api/routes.js';
 import type { RegistryConfig } from './config.js';
+import { errorMiddleware } from './errors.js';
+import { FilesystemDriver } from './storage/filesystem.js';
+import { createStores, type Stores } from './stores.js';
+
+const CLIENT_GONE = new Set(['ERR_STREAM_PREMATURE_CLOSE', 'ECONNRESET', 'EPIPE', 'ECONNABORTED']);
+
+/** What the application reports besides its answers. */
+export interface AppHooks {
+  /**
+   * Called with an unexpected error so it can be logged: one answered 500 UNKNOWN (with its request), or one
+   * raised while a response streamed (without). A client that went away mid-response is not an error.
+   */
+  onUnexpectedError?: (error: unknown, ctx: Koa.Context | undefined) => void;
+}
 
 /**
- * Builds the registry's Koa application from a validated configuration. The application owns no socket; the
- * caller listens (see `server.ts`) or hands `app.callback()` to a test client.
+ * Builds the registry's Koa application over its stores (by default, the filesystem driver on
+ * `storage.filesystem.rootdirectory`). The application owns no socket; the caller listens
+ * (see `server.ts`) or hands `app.callback()` to a test client. Every answer carries
+ * `Docker-Distribution-API-Version: registry/2.0` and the configured `http.headers`.
  */
-export function createRegistryApp(_config: RegistryConfig): Koa {
+export function createRegistryApp(
+  config: RegistryConfig,
+  stores: Stores = createStores(new FilesystemDriver(config.storage.filesystem.rootdirectory)),
+  hooks: AppHooks = {},
+): Koa {
   const app = new Koa();
-  const router = new Router();
-  router.get('/v2/', (ctx) => {
-    ctx.set('Docker-Distribution-API-Version', 'registry/2.0');
-    ctx.body = {};
+  app.on('error', (error: NodeJS.ErrnoException) => {
+    if (!CLIENT_GONE.has(error.code ?? '')) hooks.onUnexpectedError?.(error, undefined);
   });
+  const headers = { ...config.http.headers, 'Docker-Distribution-API-Version': ['registry/2.0'] };
+  app.use(async (ctx, next) => {
+    for (const [name, values] of Object.entries(headers)) ctx.set(name, values);
+    await next();
+  });
+  app.use(errorMiddleware(hooks.onUnexpectedError ?? (() => undefined)));
+  const router = apiRouter(stores, { deleteEnabled: config.storage.delete.enabled });
+  const fallback = unmatched(router);
+  app.use(fallback.before);
   app.use(router.routes());
-  app.use(router.allowedMethods());
+  app.use(fallback.after);
   return app;
 }

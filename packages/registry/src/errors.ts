@@ -1,0 +1,77 @@
+import type Koa from 'koa';
+
+/**
+ * The error codes of the OCI Distribution Specification (and the Docker Registry v2 API), with the HTTP status
+ * and message each is answered with.
+ */
+export const ERROR_CODES = {
+  BLOB_UNKNOWN: { status: 404, message: 'blob unknown to registry' },
+  BLOB_UPLOAD_INVALID: { status: 400, message: 'blob upload invalid' },
+  BLOB_UPLOAD_UNKNOWN: { status: 404, message: 'blob upload unknown to registry' },
+  DIGEST_INVALID: { status: 400, message: 'provided digest did not match uploaded content' },
+  MANIFEST_BLOB_UNKNOWN: { status: 400, message: 'manifest references a manifest or blob unknown to registry' },
+  MANIFEST_INVALID: { status: 400, message: 'manifest invalid' },
+  MANIFEST_UNKNOWN: { status: 404, message: 'manifest unknown to registry' },
+  NAME_INVALID: { status: 400, message: 'invalid repository name' },
+  NAME_UNKNOWN: { status: 404, message: 'repository name not known to registry' },
+  SIZE_INVALID: { status: 400, message: 'provided length did not match content length' },
+  TAG_INVALID: { status: 400, message: 'manifest tag did not match URI' },
+  UNAUTHORIZED: { status: 401, message: 'authentication required' },
+  DENIED: { status: 403, message: 'requested access to the resource is denied' },
+  UNSUPPORTED: { status: 405, message: 'the operation is unsupported' },
+  TOOMANYREQUESTS: { status: 429, message: 'too many requests' },
+  RANGE_INVALID: { status: 416, message: 'invalid content range' },
+  PAGINATION_NUMBER_INVALID: { status: 400, message: 'invalid number of results requested' },
+  MANIFEST_TOO_LARGE: { status: 413, message: 'manifest too large' },
+  REQUEST_INVALID: { status: 400, message: 'invalid request' },
+  METHOD_UNKNOWN: { status: 405, message: 'method not allowed for this resource' },
+  NOT_FOUND: { status: 404, message: 'no such endpoint' },
+  UNKNOWN: { status: 500, message: 'unknown error' },
+} as const;
+
+/** One of the codes in {@link ERROR_CODES}. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/**
+ * A failure the client is told about as the spec's `{errors:[{code,message,detail}]}` with the code's status.
+ * `headers` are added to the error response (for example `WWW-Authenticate`, or `Range` on a 416).
+ */
+export class RegistryError extends Error {
+  readonly status: number;
+
+  constructor(
+    readonly code: ErrorCode,
+    readonly detail?: unknown,
+    readonly headers: Readonly<Record<string, string>> = {},
+    message: string = ERROR_CODES[code].message,
+  ) {
+    super(message);
+    this.name = 'RegistryError';
+    this.status = ERROR_CODES[code].status;
+  }
+}
+
+/**
+ * The first middleware of the chain: turns a thrown {@link RegistryError} into the spec's JSON error body with
+ * its status and headers, and anything else into a logged 500 `UNKNOWN` that reveals no internals. A HEAD
+ * request gets the status and headers without a body.
+ */
+export function errorMiddleware(onUnexpected: (error: unknown, ctx: Koa.Context) => void): Koa.Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+    } catch (error) {
+      const registryError = error instanceof RegistryError ? error : new RegistryError('UNKNOWN');
+      if (!(error instanceof RegistryError)) onUnexpected(error, ctx);
+      ctx.status = registryError.status;
+      ctx.set(registryError.headers);
+      const entry: { code: ErrorCode; message: string; detail?: unknown } = {
+        code: registryError.code,
+        message: registryError.message,
+      };
+      if (registryError.detail !== undefined) entry.detail = registryError.detail;
+      ctx.body = { errors: [entry] };
+      if (ctx.method === 'HEAD') ctx.set('Content-Length', '0');
+    }
+  };
+}

@@ -1,0 +1,70 @@
+import type { Readable } from 'node:stream';
+import type { Digest } from '../digest.js';
+import { RegistryError } from '../errors.js';
+import { blobDataPath, layerLinkPath } from '../paths.js';
+import { PathNotFoundError, type StorageDriver } from '../storage/driver.js';
+import { exists, writeLink } from './links.js';
+
+/** A blob as the API describes it. */
+export interface BlobDescriptor {
+  digest: Digest;
+  size: number;
+}
+
+/**
+ * Blobs: content stored once under `blobs/`, made part of a repository by a link in its `_layers`. A blob is
+ * visible in a repository only when both the link and the content exist.
+ */
+export class BlobStore {
+  constructor(private readonly driver: StorageDriver) {}
+
+  /** The blob's size when its content exists anywhere in the registry. */
+  async statGlobal(digest: Digest): Promise<BlobDescriptor | undefined> {
+    try {
+      const info = await this.driver.stat(blobDataPath(digest));
+      return info.isDirectory ? undefined : { digest, size: info.size };
+    } catch (error) {
+      if (error instanceof PathNotFoundError) return undefined;
+      throw error;
+    }
+  }
+
+  /** The blob as seen from repository `name`. @throws RegistryError BLOB_UNKNOWN */
+  async stat(name: string, digest: Digest): Promise<BlobDescriptor> {
+    const descriptor = (await exists(this.driver, layerLinkPath(name, digest)))
+      ? await this.statGlobal(digest)
+      : undefined;
+    if (!descriptor) throw new RegistryError('BLOB_UNKNOWN', { digest: digest.text });
+    return descriptor;
+  }
+
+  /** A stream of the blob's bytes `start`..`end` (inclusive), as seen from repository `name`. */
+  async open(name: string, digest: Digest, start?: number, end?: number): Promise<Readable> {
+    await this.stat(name, digest);
+    try {
+      return await this.driver.reader(blobDataPath(digest), start, end);
+    } catch (error) {
+      if (error instanceof PathNotFoundError) throw new RegistryError('BLOB_UNKNOWN', { digest: digest.text });
+      throw error;
+    }
+  }
+
+  /** Makes an existing blob part of repository `name`. */
+  async link(name: string, digest: Digest): Promise<void> {
+    await writeLink(this.driver, layerLinkPath(name, digest), digest);
+  }
+
+  /** Removes the blob from repository `name` (its content stays until garbage collection). @throws BLOB_UNKNOWN */
+  async unlink(name: string, digest: Digest): Promise<void> {
+    await this.stat(name, digest);
+    await this.driver.delete(layerLinkPath(name, digest).replace(/\/link$/, ''));
+  }
+
+  /**
+   * Moves verified content from `source` into the blob store under `digest`. When the blob exists already (a
+   * concurrent push of the same content), the identical content simply replaces it atomically.
+   */
+  async commit(source: string, digest: Digest): Promise<void> {
+    await this.driver.move(source, blobDataPath(digest));
+  }
+}

@@ -1,0 +1,140 @@
+import { digestOf, parseDigest, type Digest } from '../digest.js';
+import { RegistryError } from '../errors.js';
+import { parseManifest, type ParsedManifest } from '../manifest.js';
+import { isTag } from '../names.js';
+import { blobDataPath, manifestRevisionLinkPath, manifestRevisionsPath } from '../paths.js';
+import { PathNotFoundError, type StorageDriver } from '../storage/driver.js';
+import type { BlobStore } from './blob-store.js';
+import { exists, listOrEmpty, writeLink } from './links.js';
+import type { TagStore } from './tag-store.js';
+
+/** A stored manifest. */
+export interface StoredManifest {
+  digest: Digest;
+  body: Buffer;
+  manifest: ParsedManifest;
+}
+
+/** How many parsed manifests are kept in memory; manifests are immutable, so the cache never goes stale. */
+const CACHE_ENTRIES = 2048;
+
+/**
+ * Manifests: content stored as a blob, made part of a repository by a link in `_manifests/revisions`, and
+ * optionally tagged. A manifest is accepted only when every blob and manifest it references is in the
+ * repository.
+ */
+export class ManifestStore {
+  private readonly cache = new Map<string, StoredManifest>();
+
+  constructor(
+    private readonly driver: StorageDriver,
+    private readonly blobs: BlobStore,
+    private readonly tags: TagStore,
+  ) {}
+
+  /**
+   * Stores a manifest under `reference` (a tag or the manifest's digest).
+   * @throws RegistryError MANIFEST_INVALID, DIGEST_INVALID (the body does not have the digest in the URL),
+   * MANIFEST_BLOB_UNKNOWN (a referenced blob or manifest is missing), TAG_INVALID.
+   */
+  async put(name: string, reference: string, body: Buffer, contentType: string | undefined): Promise<StoredManifest> {
+    const manifest = parseManifest(body, contentType);
+    const byDigest = isTag(reference) ? undefined : parseDigest(reference);
+    const digest = digestOf(body, byDigest?.algorithm ?? 'sha256');
+    if (byDigest && byDigest.hex !== digest.hex) {
+      throw new RegistryError('DIGEST_INVALID', { digest: byDigest.text, reason: 'the manifest has another digest' });
+    }
+    await this.checkReferences(name, manifest);
+    const dataPath = blobDataPath(digest);
+    if (!(await exists(this.driver, dataPath))) await this.driver.putContent(dataPath, body);
+    await writeLink(this.driver, manifestRevisionLinkPath(name, digest), digest);
+    if (!byDigest) await this.tags.tag(name, reference, digest);
+    const stored = { digest, body, manifest };
+    this.remember(stored);
+    return stored;
+  }
+
+  /**
+   * The manifest `reference` (tag or digest) names in repository `name`.
+   * @throws RegistryError MANIFEST_UNKNOWN; DIGEST_INVALID for a malformed digest
+   */
+  async get(name: string, reference: string): Promise<StoredManifest> {
+    const digest = isTag(reference) ? await this.tags.resolve(name, reference) : parseDigest(reference);
+    const stored = digest && (await this.getByDigest(name, digest));
+    if (!stored) throw new RegistryError('MANIFEST_UNKNOWN', { reference });
+    return stored;
+  }
+
+  /** The manifest with `digest` when it is part of repository `name`. */
+  async getByDigest(name: string, digest: Digest): Promise<StoredManifest | undefined> {
+    if (!(await exists(this.driver, manifestRevisionLinkPath(name, digest)))) return undefined;
+    const cached = this.cache.get(digest.text);
+    if (cached) return cached;
+    let body: Buffer;
+    try {
+      body = await this.driver.getContent(blobDataPath(digest));
+    } catch (error) {
+      if (error instanceof PathNotFoundError) return undefined;
+      throw error;
+    }
+    const stored = { digest, body, manifest: parseManifest(body, undefined) };
+    this.remember(stored);
+    return stored;
+  }
+
+  /**
+   * Deletes a manifest by digest (with every tag pointing at it), or only a tag.
+   * @throws RegistryError MANIFEST_UNKNOWN
+   */
+  async delete(name: string, reference: string): Promise<void> {
+    if (isTag(reference)) {
+      await this.tags.untag(name, reference);
+      return;
+    }
+    const digest = parseDigest(reference);
+    if (!(await exists(this.driver, manifestRevisionLinkPath(name, digest)))) {
+      throw new RegistryError('MANIFEST_UNKNOWN', { reference });
+    }
+    for (const tag of await this.tags.pointingAt(name, digest)) await this.tags.untag(name, tag);
+    await this.driver.delete(manifestRevisionLinkPath(name, digest).replace(/\/link$/, ''));
+  }
+
+  /** The digests of every manifest in repository `name`. */
+  async revisions(name: string): Promise<Digest[]> {
+    const digests: Digest[] = [];
+    for (const algorithm of ['sha256', 'sha512']) {
+      for (const hex of await listOrEmpty(this.driver, manifestRevisionsPath(name, algorithm))) {
+        try {
+          digests.push(parseDigest(`${algorithm}:${hex}`));
+        } catch {
+          continue;
+        }
+      }
+    }
+    return digests;
+  }
+
+  private async checkReferences(name: string, manifest: ParsedManifest): Promise<void> {
+    for (const digest of manifest.blobs) {
+      try {
+        await this.blobs.stat(name, digest);
+      } catch {
+        throw new RegistryError('MANIFEST_BLOB_UNKNOWN', { digest: digest.text });
+      }
+    }
+    for (const entry of manifest.manifests) {
+      if (!(await this.getByDigest(name, entry.digest))) {
+        throw new RegistryError('MANIFEST_BLOB_UNKNOWN', { digest: entry.digest.text });
+      }
+    }
+  }
+
+  private remember(stored: StoredManifest): void {
+    this.cache.delete(stored.digest.text);
+    this.cache.set(stored.digest.text, stored);
+    if (this.cache.size > CACHE_ENTRIES) {
+      const oldest = this.cache.keys().next().value;
+      if (oldest !== undefined) this.cache.delete(oldest);
+    }
+  }
+}
