@@ -126,6 +126,22 @@ describe('blobs', () => {
     expect(malformed.status).toBe(416);
   });
 
+  it('takes concurrent pushes of the same blob, to one repository and to two', async () => {
+    const { http } = registry();
+    const content = Buffer.alloc(3 * 1024 * 1024, 'concurrent');
+    const digest = sha256(content);
+    const pushes = ['one', 'one', 'two', 'two', 'one'].map(async (name) => {
+      const location = (await http.post(`/v2/${name}/blobs/uploads/`)).headers.location ?? '';
+      await http.patch(location).send(content.subarray(0, 1024 * 1024));
+      return http.put(`${location}?digest=${digest}`).send(content.subarray(1024 * 1024));
+    });
+    expect((await Promise.all(pushes)).map((response) => response.status)).toEqual([201, 201, 201, 201, 201]);
+    for (const name of ['one', 'two']) {
+      const get = await http.get(`/v2/${name}/blobs/${digest}`).buffer(true);
+      expect(sha256(get.body as Buffer)).toBe(digest);
+    }
+  });
+
   it('keeps blobs per repository', async () => {
     const { http } = registry();
     const digest = await pushBlob(http, 'one', 'shared?');

@@ -1,5 +1,8 @@
+import type { Logger } from '@swarmlet/common';
 import Koa from 'koa';
+import { accessLog } from './access-log.js';
 import { apiRouter, unmatched } from './api/routes.js';
+import { createAuthMiddleware } from './auth/basic-auth.js';
 import type { RegistryConfig } from './config.js';
 import { errorMiddleware } from './errors.js';
 import { FilesystemDriver } from './storage/filesystem.js';
@@ -14,13 +17,17 @@ export interface AppHooks {
    * raised while a response streamed (without). A client that went away mid-response is not an error.
    */
   onUnexpectedError?: (error: unknown, ctx: Koa.Context | undefined) => void;
+  /** Where each request is logged (see `access-log.ts`); without it, requests are not logged. */
+  log?: Logger;
 }
 
 /**
  * Builds the registry's Koa application over its stores (by default, the filesystem driver on
  * `storage.filesystem.rootdirectory`). The application owns no socket; the caller listens
  * (see `server.ts`) or hands `app.callback()` to a test client. Every answer carries
- * `Docker-Distribution-API-Version: registry/2.0` and the configured `http.headers`.
+ * `Docker-Distribution-API-Version: registry/2.0` and the configured `http.headers`. With `auth.htpasswd`,
+ * every request needs valid Basic credentials, `/v2/` included.
+ * @throws ConfigError naming `auth.htpasswd.path` when the htpasswd file is unusable.
  */
 export function createRegistryApp(
   config: RegistryConfig,
@@ -37,6 +44,10 @@ export function createRegistryApp(
     await next();
   });
   app.use(errorMiddleware(hooks.onUnexpectedError ?? (() => undefined)));
+  const requestLog = hooks.log && accessLog(hooks.log, config);
+  if (requestLog) app.use(requestLog);
+  const auth = createAuthMiddleware(config);
+  if (auth) app.use(auth);
   const router = apiRouter(stores, { deleteEnabled: config.storage.delete.enabled });
   const fallback = unmatched(router);
   app.use(fallback.before);

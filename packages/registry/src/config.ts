@@ -1,12 +1,13 @@
 import { ConfigError, listenAddressSchema, overlayEnv, validateConfig, type Env } from '@swarmlet/common';
 import { z } from 'zod';
 
+const DURATION = /^(\d+)(ms|s|m|h)$/;
+const DURATION_UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+
+/** A duration in milliseconds, written `10s`/`5m`/… or, as the CNCF registry also allows, as nanoseconds. */
 const duration = z
-  .union([
-    z.number().nonnegative(),
-    z.string().regex(/^\d+(ms|s|m|h)$/, 'expected a duration such as 500ms, 10s, 5m, 1h'),
-  ])
-  .transform((value) => (typeof value === 'number' ? value / 1e6 : parseDuration(value)));
+  .union([z.number().nonnegative(), z.string().regex(DURATION, 'expected a duration such as 500ms, 10s, 5m, 1h')])
+  .transform((value) => (typeof value === 'number' ? value / 1e6 : parseDuration(value, 'duration')));
 
 const bool = z.union([z.boolean(), z.stringbool()]);
 
@@ -108,8 +109,14 @@ export function loadRegistryConfig(file: unknown, env: Env): RegistryConfig {
   return validateConfig(schema, config, (path) => sources.get(path) ?? path);
 }
 
-function parseDuration(text: string): number {
-  const match = /^(\d+)(ms|s|m|h)$/.exec(text);
-  const units = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
-  return Number(match?.[1]) * units[(match?.[2] ?? 'ms') as keyof typeof units];
+/**
+ * Parses a duration written as the CNCF registry writes them in config (`500ms`, `10s`, `5m`, `1h`) into
+ * milliseconds.
+ * @throws ConfigError naming `setting` when the text is not such a duration.
+ */
+export function parseDuration(text: string, setting: string): number {
+  const match = DURATION.exec(text);
+  if (!match)
+    throw new ConfigError(setting, `expected a duration such as 500ms, 10s, 5m or 1h, got ${JSON.stringify(text)}`);
+  return Number(match[1]) * DURATION_UNITS[match[2] as keyof typeof DURATION_UNITS];
 }

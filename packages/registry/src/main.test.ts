@@ -3,6 +3,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createHash } from 'node:crypto';
+import request from 'supertest';
+import { createRegistryApp } from './app.js';
+import { loadRegistryConfig } from './config.js';
 
 const main = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'main.js');
 
@@ -38,7 +42,34 @@ describe('swarmlet-registry (built entry point)', () => {
     expect(result.stderr).toMatch(/^swarmlet-registry: invalid setting REGISTRY_HTTP_ADDR: /);
   });
 
-  it('prints its usage for an unknown command', async () => {
+  it('garbage-collect lists unreachable blobs in a dry run, then frees them', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'swarmlet-registry-gc-'));
+    const http = request(
+      createRegistryApp(loadRegistryConfig({ storage: { filesystem: { rootdirectory: root } } }, {})).callback(),
+    );
+    const orphan = Buffer.from('a layer whose manifest never came');
+    const digest = `sha256:${createHash('sha256').update(orphan).digest('hex')}`;
+    expect((await http.post(`/v2/app/blobs/uploads/?digest=${digest}`).send(orphan)).status).toBe(201);
+    const env = { REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY: root };
+
+    const young = await execa('node', [main, 'garbage-collect', '--dry-run'], { env });
+    expect(young.stdout).toContain('kept 1 unreachable blob(s) younger than the grace period');
+    const dry = await execa('node', [main, 'garbage-collect', '--dry-run', '--grace', '0s'], { env });
+    expect(dry.stdout).toContain(`would delete blob ${digest} (${orphan.length} bytes)`);
+    expect((await http.head(`/v2/app/blobs/${digest}`)).status).toBe(200);
+    const real = await execa('node', [main, 'garbage-collect', '--grace=0s'], { env });
+    expect(real.stdout).toContain(`freed ${orphan.length} bytes: 1 blob(s), 0 manifest(s)`);
+    expect((await http.head(`/v2/app/blobs/${digest}`)).status).toBe(404);
+
+    const badGrace = await execa('node', [main, 'garbage-collect', '--grace', 'soon'], { env, reject: false });
+    expect(badGrace.exitCode).toBe(1);
+    expect(badGrace.stderr).toMatch(/invalid setting --grace/);
+  });
+
+  it('prints its usage for an unknown command or option', async () => {
+    const option = await execa('node', [main, 'garbage-collect', '--purge-everything'], { reject: false });
+    expect(option.exitCode).toBe(2);
+    expect(option.stderr).toMatch(/usage: swarmlet-registry serve/);
     const result = await execa('node', [main, 'frobnicate'], { reject: false });
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toMatch(/usage: swarmlet-registry serve/);

@@ -1,20 +1,75 @@
 #!/usr/bin/env node
+import { parseArgs } from 'node:util';
 import { createLogger, readYamlFile, runMain, untilSignal } from '@swarmlet/common';
-import { loadRegistryConfig } from './config.js';
+import { loadRegistryConfig, parseDuration, type RegistryConfig } from './config.js';
+import { garbageCollect } from './garbage-collect.js';
 import { startRegistry } from './server.js';
+import { FilesystemDriver } from './storage/filesystem.js';
+import { createStores } from './stores.js';
 
-const USAGE = 'usage: swarmlet-registry serve [config.yml]';
+const USAGE = `usage: swarmlet-registry serve [config.yml]
+       swarmlet-registry garbage-collect [config.yml] [--dry-run] [--delete-untagged] [--grace DURATION]
 
-runMain('swarmlet-registry', async ([command, configPath, ...extra]) => {
-  if (command !== 'serve' || extra.length > 0) {
+garbage-collect removes blobs that no manifest reaches (with --delete-untagged, also manifests that no tag
+reaches). It is safe while the registry serves pushes. Unreachable blobs written or referenced less than
+--grace ago (default 1h) are kept: they may belong to a push whose manifest is still to come.`;
+
+class UsageError extends Error {}
+
+runMain('swarmlet-registry', async ([command, ...rest]) => {
+  try {
+    if (command === 'serve') return await serve(rest);
+    if (command === 'garbage-collect') return await collect(rest);
+    throw new UsageError();
+  } catch (error) {
+    if (!(error instanceof UsageError) && !(error instanceof TypeError && 'code' in error)) throw error;
     process.stderr.write(`${USAGE}\n`);
     return 2;
   }
-  const file = configPath === undefined ? {} : readYamlFile(configPath);
-  const config = loadRegistryConfig(file, process.env);
+});
+
+function configFrom(path: string | undefined): RegistryConfig {
+  return loadRegistryConfig(path === undefined ? {} : readYamlFile(path), process.env);
+}
+
+async function serve(args: string[]): Promise<number> {
+  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+  if (positionals.length > 1) throw new UsageError();
+  const config = configFrom(positionals[0]);
   const log = createLogger({ name: 'registry', level: config.log.level });
   const registry = await startRegistry(config, log);
   log.info({ signal: await untilSignal() }, 'stopping');
   await registry.close();
   return 0;
-});
+}
+
+async function collect(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      'dry-run': { type: 'boolean', default: false },
+      'delete-untagged': { type: 'boolean', default: false },
+      grace: { type: 'string', default: '1h' },
+    },
+  });
+  if (positionals.length > 1) throw new UsageError();
+  const config = configFrom(positionals[0]);
+  const report = await garbageCollect(createStores(new FilesystemDriver(config.storage.filesystem.rootdirectory)), {
+    dryRun: values['dry-run'],
+    deleteUntagged: values['delete-untagged'],
+    gracePeriodMs: parseDuration(values.grace, '--grace'),
+  });
+  const verb = report.dryRun ? 'would delete' : 'deleted';
+  const lines = [
+    ...report.manifests.map((manifest) => `${verb} manifest ${manifest.repository}@${manifest.digest}`),
+    ...report.blobs.map((blob) => `${verb} blob ${blob.digest} (${blob.size} bytes)`),
+  ];
+  if (report.kept.length > 0)
+    lines.push(`kept ${report.kept.length} unreachable blob(s) younger than the grace period`);
+  lines.push(
+    `${report.dryRun ? 'would free' : 'freed'} ${report.freedBytes} bytes: ${report.blobs.length} blob(s), ${report.manifests.length} manifest(s)`,
+  );
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return 0;
+}

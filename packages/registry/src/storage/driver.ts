@@ -25,6 +25,8 @@ export interface StorageDriver {
   move(source: string, destination: string): Promise<void>;
   /** Removes `path` and everything below it. Missing paths are not an error. */
   delete(path: string): Promise<void>;
+  /** Sets the modification time of `path` to now. @throws PathNotFoundError */
+  touch(path: string): Promise<void>;
 }
 
 /** What {@link StorageDriver.stat} tells. */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join, normalize } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -73,6 +73,11 @@ export class FilesystemDriver implements StorageDriver {
 
   async delete(path: string): Promise<void> {
     await rm(this.full(path), { recursive: true, force: true });
+  }
+
+  async touch(path: string): Promise<void> {
+    const now = new Date();
+    await notFoundAs(path, utimes(this.full(path), now, now));
   }
 
   private full(path: string): string {

@@ -49,9 +49,24 @@ export class BlobStore {
     }
   }
 
-  /** Makes an existing blob part of repository `name`. */
+  /** Makes an existing blob part of repository `name`, marking it as just referenced (see {@link touch}). */
   async link(name: string, digest: Digest): Promise<void> {
+    await this.touch(digest);
     await writeLink(this.driver, layerLinkPath(name, digest), digest);
+  }
+
+  /**
+   * Marks a blob as just referenced by setting its content's modification time to now; garbage collection never
+   * removes a blob touched after it started. Resolves false when the content does not exist.
+   */
+  async touch(digest: Digest): Promise<boolean> {
+    try {
+      await this.driver.touch(blobDataPath(digest));
+      return true;
+    } catch (error) {
+      if (error instanceof PathNotFoundError) return false;
+      throw error;
+    }
   }
 
   /** Removes the blob from repository `name` (its content stays until garbage collection). @throws BLOB_UNKNOWN */

@@ -45,8 +45,7 @@ export class ManifestStore {
       throw new RegistryError('DIGEST_INVALID', { digest: byDigest.text, reason: 'the manifest has another digest' });
     }
     await this.checkReferences(name, manifest);
-    const dataPath = blobDataPath(digest);
-    if (!(await exists(this.driver, dataPath))) await this.driver.putContent(dataPath, body);
+    if (!(await this.blobs.touch(digest))) await this.driver.putContent(blobDataPath(digest), body);
     await writeLink(this.driver, manifestRevisionLinkPath(name, digest), digest);
     if (!byDigest) await this.tags.tag(name, reference, digest);
     const stored = { digest, body, manifest };
@@ -114,8 +113,13 @@ export class ManifestStore {
     return digests;
   }
 
+  /**
+   * Every referenced blob and manifest is touched before it is checked, so a garbage collection running
+   * concurrently either sees the touch and keeps it, or has removed it already and the check fails.
+   */
   private async checkReferences(name: string, manifest: ParsedManifest): Promise<void> {
     for (const digest of manifest.blobs) {
+      await this.blobs.touch(digest);
       try {
         await this.blobs.stat(name, digest);
       } catch {
@@ -123,6 +127,7 @@ export class ManifestStore {
       }
     }
     for (const entry of manifest.manifests) {
+      await this.blobs.touch(entry.digest);
       if (!(await this.getByDigest(name, entry.digest))) {
         throw new RegistryError('MANIFEST_BLOB_UNKNOWN', { digest: entry.digest.text });
       }
