@@ -1,3 +1,4 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,6 +40,19 @@ export async function ensureStandInImage(docker: Docker, name: keyof typeof STAN
     await execa('bash', [join(repoRoot, 'scripts', 'stand-in-images.sh'), name], { stdio: 'inherit' });
   }
   return tag;
+}
+
+/**
+ * The PEM text of the certificate authorities installed locally (`/usr/local/share/ca-certificates`), for image
+ * builds that fetch over HTTPS on machines whose HTTPS traffic goes through such a CA. Empty when there are none.
+ */
+export function localCaCertificates(): string {
+  const dir = '/usr/local/share/ca-certificates';
+  if (!existsSync(dir)) return '';
+  return readdirSync(dir)
+    .filter((name) => name.endsWith('.crt'))
+    .map((name) => readFileSync(join(dir, name), 'utf8'))
+    .join('\n');
 }
 
 /** A TCP port that was free on 127.0.0.1 a moment ago. */

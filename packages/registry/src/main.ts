@@ -3,11 +3,13 @@ import { parseArgs } from 'node:util';
 import { createLogger, readYamlFile, runMain, untilSignal } from '@swarmlet/common';
 import { loadRegistryConfig, parseDuration, type RegistryConfig } from './config.js';
 import { garbageCollect } from './garbage-collect.js';
+import { checkHealth } from './healthcheck.js';
 import { startRegistry } from './server.js';
 import { FilesystemDriver } from './storage/filesystem.js';
 import { createStores } from './stores.js';
 
 const USAGE = `usage: swarmlet-registry serve [config.yml]
+       swarmlet-registry healthcheck [config.yml]
        swarmlet-registry garbage-collect [config.yml] [--dry-run] [--delete-untagged] [--grace DURATION]
 
 garbage-collect removes blobs that no manifest reaches (with --delete-untagged, also manifests that no tag
@@ -20,6 +22,7 @@ runMain('swarmlet-registry', async ([command, ...rest]) => {
   try {
     if (command === 'serve') return await serve(rest);
     if (command === 'garbage-collect') return await collect(rest);
+    if (command === 'healthcheck') return await healthcheck(rest);
     throw new UsageError();
   } catch (error) {
     if (!(error instanceof UsageError) && !(error instanceof TypeError && 'code' in error)) throw error;
@@ -41,6 +44,12 @@ async function serve(args: string[]): Promise<number> {
   log.info({ signal: await untilSignal() }, 'stopping');
   await registry.close();
   return 0;
+}
+
+async function healthcheck(args: string[]): Promise<number> {
+  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+  if (positionals.length > 1) throw new UsageError();
+  return (await checkHealth(configFrom(positionals[0]))) ? 0 : 1;
 }
 
 async function collect(args: string[]): Promise<number> {
