@@ -1,0 +1,147 @@
+import type Docker from 'dockerode';
+
+/** A service's state while a stack converges. */
+export interface ServiceProgress {
+  service: string;
+  running: number;
+  desired: number;
+  /** Swarm's update state (`updating`, `completed`, `rollback_started`, …), when an update ran. */
+  update?: string;
+}
+
+/** How a stack's convergence ended. */
+export type ConvergeResult =
+  { ok: true; services: ServiceProgress[] } | { ok: false; service: string; reason: string; rolledBack: boolean };
+
+/** Limits of {@link waitForStack}. */
+export interface ConvergeOptions {
+  /** Give up after this long. */
+  timeoutMs: number;
+  /** Updates that started before this moment belong to earlier deploys. */
+  since: Date;
+  /** How often to look; default 1 s. */
+  intervalMs?: number;
+  /** Failed tasks of one service (without an update to roll back) that count as a failed deploy; default 3. */
+  maxFailedTasks?: number;
+}
+
+interface ServiceInfo {
+  ID: string;
+  Spec: {
+    Name: string;
+    Mode?: { Replicated?: { Replicas?: number }; Global?: object };
+    TaskTemplate?: { ContainerSpec?: { Image?: string } };
+  };
+  UpdateStatus?: { State?: string; StartedAt?: string; Message?: string };
+}
+
+interface TaskInfo {
+  ServiceID?: string;
+  NodeID?: string;
+  DesiredState?: string;
+  CreatedAt?: string;
+  Spec?: { ContainerSpec?: { Image?: string } };
+  Status?: { State?: string; Err?: string; Message?: string; ContainerStatus?: { ExitCode?: number } };
+}
+
+const FAILED_UPDATE = new Set(['paused', 'rollback_started', 'rollback_paused', 'rollback_completed']);
+const FAILED_TASK = new Set(['failed', 'rejected']);
+
+/**
+ * Follows the services of stack `stack` until every one runs its desired replicas of its current spec (a task
+ * with a health check counts once healthy, as swarm reports it `running` only then), and resolves with the
+ * result. A service fails when swarm reports its update paused or rolled back (the deployer's compose asks
+ * for `failure_action: rollback`, so the previous version comes back and keeps serving), when it keeps failing
+ * tasks with no update to roll back, or when the time-out passes; the result names the service and the last
+ * task error. Progress is handed to `onProgress` whenever it changes.
+ */
+export async function waitForStack(
+  docker: Docker,
+  stack: string,
+  options: ConvergeOptions,
+  onProgress: (progress: ServiceProgress[]) => void,
+): Promise<ConvergeResult> {
+  const deadline = Date.now() + options.timeoutMs;
+  let reported = '';
+  for (;;) {
+    const services = (await docker.listServices({
+      filters: { label: [`com.docker.stack.namespace=${stack}`] },
+    })) as ServiceInfo[];
+    const tasks = (await docker.listTasks({
+      filters: { label: [`com.docker.stack.namespace=${stack}`] },
+    })) as TaskInfo[];
+    const nodes = new Set(
+      ((await docker.listNodes()) as { ID: string; Status?: { State?: string } }[])
+        .filter((node) => node.Status?.State === 'ready')
+        .map((node) => node.ID),
+    );
+    const progress: ServiceProgress[] = [];
+    for (const service of services) {
+      const own = tasks.filter((task) => task.ServiceID === service.ID);
+      const image = service.Spec.TaskTemplate?.ContainerSpec?.Image;
+      const current = own.filter((task) => task.Spec?.ContainerSpec?.Image === image);
+      const running = current.filter((task) => task.Status?.State === 'running' && task.DesiredState === 'running');
+      const desired = service.Spec.Mode?.Global ? nodes.size : (service.Spec.Mode?.Replicated?.Replicas ?? 1);
+      const update = service.UpdateStatus;
+      const ownUpdate = update?.StartedAt && new Date(update.StartedAt) >= options.since ? update.State : undefined;
+      progress.push({
+        service: service.Spec.Name,
+        running: running.length,
+        desired,
+        ...(ownUpdate && { update: ownUpdate }),
+      });
+      const recentFailures = own.filter(
+        (task) => FAILED_TASK.has(task.Status?.State ?? '') && new Date(task.CreatedAt ?? 0) >= options.since,
+      );
+      const lastError = describeFailure(recentFailures);
+      if (ownUpdate && FAILED_UPDATE.has(ownUpdate)) {
+        return {
+          ok: false,
+          service: service.Spec.Name,
+          reason: [update?.Message, lastError].filter(Boolean).join(': ') || `update ${ownUpdate}`,
+          rolledBack: ownUpdate.startsWith('rollback'),
+        };
+      }
+      if (!ownUpdate && recentFailures.length >= (options.maxFailedTasks ?? 3)) {
+        return {
+          ok: false,
+          service: service.Spec.Name,
+          reason: lastError ?? 'its tasks keep failing',
+          rolledBack: false,
+        };
+      }
+    }
+    const text = JSON.stringify(progress);
+    if (text !== reported) {
+      reported = text;
+      onProgress(progress);
+    }
+    const settled = progress.every(
+      (service) =>
+        service.running >= service.desired && (service.update === undefined || service.update === 'completed'),
+    );
+    if (services.length > 0 && settled) return { ok: true, services: progress };
+    if (Date.now() > deadline) {
+      const stuck = progress.find((service) => service.running < service.desired || service.update === 'updating');
+      const errors = describeFailure(
+        tasks.filter((task) => task.ServiceID && FAILED_TASK.has(task.Status?.State ?? '')),
+      );
+      return {
+        ok: false,
+        service: stuck?.service ?? stack,
+        reason: `not converged after ${Math.round(options.timeoutMs / 1000)} s${errors ? `: ${errors}` : ''}`,
+        rolledBack: false,
+      };
+    }
+    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 1000));
+  }
+}
+
+function describeFailure(tasks: TaskInfo[]): string | undefined {
+  const last = tasks.sort((a, b) => (a.CreatedAt ?? '').localeCompare(b.CreatedAt ?? '')).at(-1);
+  if (!last) return undefined;
+  const exit = last.Status?.ContainerStatus?.ExitCode;
+  return [last.Status?.Err ?? last.Status?.Message, exit !== undefined ? `exit code ${exit}` : undefined]
+    .filter(Boolean)
+    .join(', ');
+}
