@@ -3,13 +3,14 @@ export { loadAgentConfig, type AgentConfig } from './config.js';
 export { connectEngine, describeEngine, ensureSwarm, type EngineStatus } from './docker/engine.js';
 export { DockerStreamError, followProgress, type ProgressMessage } from './docker/progress.js';
 export { waitForStack, type ConvergeOptions, type ConvergeResult, type ServiceProgress } from './docker/converge.js';
-export {
-  buildImage,
-  hasImage,
-  pushImage,
-  splitReference,
-  tagImage,
-  type BuildRequest,
-  type RegistryAuth,
-} from './docker/images.js';
+export { buildImage, hasImage, pushImage, tagImage, type BuildRequest, type RegistryAuth } from './docker/images.js';
 export { deployStack, type StackDeployRequest } from './docker/stack.js';
+export { splitReference } from './image-reference.js';
+export {
+  appUrls,
+  planBuilds,
+  resolveCompose,
+  type BuildTarget,
+  type ComposeFile,
+  type ComposeService,
+} from './compose/resolve.js';

@@ -1,4 +1,5 @@
 import type Docker from 'dockerode';
+import { splitReference } from '../image-reference.js';
 import { followProgress, type ProgressMessage } from './progress.js';
 
 /** Credentials for a registry, sent to the engine in the request's auth header, never in a log or argv. */
@@ -87,18 +88,6 @@ export async function hasImage(docker: Docker, reference: string): Promise<boole
   } catch {
     return false;
   }
-}
-
-/**
- * Splits `registry:port/path/name:tag` (the tag defaults to `latest`) into repository and tag. A digest
- * reference keeps its `@sha256:…` in the repository part with no tag.
- */
-export function splitReference(reference: string): { repository: string; tag: string } {
-  if (reference.includes('@')) return { repository: reference, tag: '' };
-  const slash = reference.lastIndexOf('/');
-  const colon = reference.lastIndexOf(':');
-  if (colon > slash) return { repository: reference.slice(0, colon), tag: reference.slice(colon + 1) };
-  return { repository: reference, tag: 'latest' };
 }
 
 function forwardLines(message: ProgressMessage, onLine: (line: string) => void): void {

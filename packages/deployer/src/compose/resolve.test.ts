@@ -1,0 +1,96 @@
+import yaml from 'js-yaml';
+import { appUrls, planBuilds, resolveCompose, type ComposeFile } from './resolve.js';
+
+const compose = (): ComposeFile => ({
+  version: '3.8',
+  services: {
+    web: {
+      build: { context: '.', dockerfile: 'web.Dockerfile', args: ['MODE=prod'], cache_from: ['x/web:cache'] },
+      deploy: {
+        labels: [
+          'traefik.enable=true',
+          'traefik.http.routers.web.rule=Host(`app.example.test`) || Host(`www.example.test`)',
+        ],
+      },
+    },
+    worker: { build: { context: '.', dockerfile: 'web.Dockerfile', args: ['MODE=prod'], cache_from: ['x/web:cache'] } },
+    api: {
+      image: 'registry.example.test/custom/api:edge',
+      build: './api',
+      deploy: {
+        labels: { 'traefik.http.routers.api.rule': "Host('api.example.test')" },
+        update_config: { order: 'stop-first' },
+      },
+    },
+    db: { image: 'postgres:16', labels: { role: 'db' } },
+  },
+});
+
+describe('planBuilds', () => {
+  it('builds each distinct definition once and names images for services without image:', () => {
+    const targets = planBuilds(compose(), 'shop', '127.0.0.1:5000', 'abc123');
+    expect(targets).toEqual([
+      {
+        images: [
+          { service: 'web', repository: '127.0.0.1:5000/shop-web', tag: 'latest', commitTag: 'abc123' },
+          { service: 'worker', repository: '127.0.0.1:5000/shop-worker', tag: 'latest', commitTag: 'abc123' },
+        ],
+        context: '.',
+        dockerfile: 'web.Dockerfile',
+        args: { MODE: 'prod' },
+        labels: {},
+        cacheFrom: ['x/web:cache'],
+      },
+      {
+        images: [{ service: 'api', repository: 'registry.example.test/custom/api', tag: 'edge', commitTag: 'abc123' }],
+        context: './api',
+        dockerfile: 'Dockerfile',
+        args: {},
+        labels: {},
+        cacheFrom: [],
+      },
+    ]);
+  });
+});
+
+describe('resolveCompose', () => {
+  it('pins built images, drops build:, labels ownership and defaults to start-first updates that roll back', () => {
+    const text = resolveCompose(compose(), {
+      app: 'shop',
+      images: {
+        web: '127.0.0.1:5000/shop-web:abc123',
+        worker: '127.0.0.1:5000/shop-web:abc123',
+        api: 'registry.example.test/custom/api:abc123',
+      },
+    });
+    const resolved = yaml.load(text) as ComposeFile;
+    const web = resolved.services.web;
+    expect(web?.image).toBe('127.0.0.1:5000/shop-web:abc123');
+    expect(web?.build).toBeUndefined();
+    expect(web?.deploy).toMatchObject({
+      labels: { 'traefik.enable': 'true', 'swarmlet.managed': 'true', 'swarmlet.app': 'shop' },
+      update_config: { order: 'start-first', failure_action: 'rollback', monitor: '10s' },
+      rollback_config: { order: 'start-first' },
+    });
+    expect(resolved.services.api?.deploy?.update_config).toEqual({
+      order: 'stop-first',
+      failure_action: 'rollback',
+      monitor: '10s',
+    });
+    expect(resolved.services.db).toMatchObject({
+      image: 'postgres:16',
+      labels: { role: 'db', 'swarmlet.managed': 'true', 'swarmlet.app': 'shop' },
+    });
+    expect(resolved.version).toBe('3.8');
+  });
+});
+
+describe('appUrls', () => {
+  it('reads every host of the Traefik Host rules', () => {
+    expect(appUrls(compose())).toEqual([
+      'https://app.example.test',
+      'https://www.example.test',
+      'https://api.example.test',
+    ]);
+  });
+});

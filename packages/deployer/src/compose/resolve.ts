@@ -1,0 +1,151 @@
+import yaml from 'js-yaml';
+import { splitReference } from '../image-reference.js';
+
+/** A compose service as far as the deployer reads or changes it. */
+export type ComposeService = Record<string, unknown> & {
+  image?: string;
+  build?: string | BuildDefinition;
+  deploy?: Record<string, unknown>;
+};
+
+/** A compose file's parsed content. */
+export type ComposeFile = Record<string, unknown> & { services: Record<string, ComposeService> };
+
+/** The object form of a service's `build:`. */
+export interface BuildDefinition {
+  context?: string;
+  dockerfile?: string;
+  args?: Record<string, string> | string[];
+  target?: string;
+  labels?: Record<string, string> | string[];
+  cache_from?: string[];
+}
+
+/** The image a service runs: a name that moves with every deploy, and this deploy's immutable tag. */
+export interface ServiceImage {
+  service: string;
+  /** The image's name without tag, e.g. `127.0.0.1:5000/my-app-web`. */
+  repository: string;
+  /** The tag the service's `image:` names (or `latest`). */
+  tag: string;
+  /** The immutable tag of this deploy: the commit. */
+  commitTag: string;
+}
+
+/** One image to build, shared by every service with the same build definition, and tagged for each of them. */
+export interface BuildTarget {
+  images: ServiceImage[];
+  context: string;
+  dockerfile: string;
+  args: Record<string, string>;
+  target?: string;
+  labels: Record<string, string>;
+  cacheFrom: string[];
+}
+
+/**
+ * The images a deploy builds: one per distinct build definition among the services with `build:`. A service
+ * without `image:` gets `<registry>/<app>-<service>`. Pure.
+ */
+export function planBuilds(compose: ComposeFile, app: string, registry: string, commit: string): BuildTarget[] {
+  const targets = new Map<string, BuildTarget>();
+  for (const [name, service] of Object.entries(compose.services)) {
+    if (service.build === undefined) continue;
+    const build = typeof service.build === 'string' ? { context: service.build } : service.build;
+    const { repository, tag } = splitReference(service.image ?? `${registry}/${app}-${name}`);
+    const image = { service: name, repository, tag, commitTag: commit };
+    const definition = {
+      context: build.context ?? '.',
+      dockerfile: build.dockerfile ?? 'Dockerfile',
+      args: toMap(build.args),
+      labels: toMap(build.labels),
+      cacheFrom: build.cache_from ?? [],
+      ...(build.target !== undefined && { target: build.target }),
+    };
+    const key = JSON.stringify(definition);
+    const existing = targets.get(key);
+    if (existing) existing.images.push(image);
+    else targets.set(key, { images: [image], ...definition });
+  }
+  return [...targets.values()];
+}
+
+/** What the deployer adds to every deployed service. */
+export interface ResolveOptions {
+  app: string;
+  /** The image reference each built service runs (its immutable tag). */
+  images: Record<string, string>;
+}
+
+/**
+ * The compose file as it is deployed: each built service's `image:` pinned to its immutable reference and its
+ * `build:` removed; every service labelled `swarmlet.managed=true` and `swarmlet.app=<app>`; and, unless the
+ * project says otherwise, updates that start the new task before stopping the old one and roll back on failure,
+ * so a broken version never replaces a working one. Returns YAML text. Pure.
+ */
+export function resolveCompose(compose: ComposeFile, options: ResolveOptions): string {
+  const services: Record<string, ComposeService> = {};
+  for (const [name, service] of Object.entries(compose.services)) {
+    const rest = Object.fromEntries(Object.entries(service).filter(([key]) => key !== 'build'));
+    const deploy = { ...(service.deploy ?? {}) };
+    deploy.labels = {
+      ...toMap(deploy.labels as Record<string, string> | string[] | undefined),
+      ...ownership(options.app),
+    };
+    deploy.update_config = {
+      order: 'start-first',
+      failure_action: 'rollback',
+      monitor: '10s',
+      ...asObject(deploy.update_config),
+    };
+    deploy.rollback_config = { order: 'start-first', ...asObject(deploy.rollback_config) };
+    const image = options.images[name];
+    services[name] = {
+      ...rest,
+      ...(image !== undefined && { image }),
+      labels: { ...toMap(service.labels as Record<string, string> | string[] | undefined), ...ownership(options.app) },
+      deploy,
+    };
+  }
+  return yaml.dump({ ...compose, services }, { lineWidth: -1, noRefs: true });
+}
+
+/**
+ * The app's public URLs, read from its services' Traefik `Host(…)` rules (`traefik.http.routers.*.rule` in
+ * `deploy.labels`): `https://<host>` for each host named, in order, without repeats.
+ */
+export function appUrls(compose: ComposeFile): string[] {
+  const urls: string[] = [];
+  for (const service of Object.values(compose.services)) {
+    const labels = toMap(service.deploy?.labels as Record<string, string> | string[] | undefined);
+    for (const [key, value] of Object.entries(labels)) {
+      if (!/^traefik\.http\.routers\.[^.]+\.rule$/.test(key)) continue;
+      for (const match of value.matchAll(/Host\(([^)]*)\)/g)) {
+        for (const host of (match[1] ?? '').matchAll(/[`'"]([^`'"]+)[`'"]/g)) {
+          const url = `https://${host[1] ?? ''}`;
+          if (!urls.includes(url)) urls.push(url);
+        }
+      }
+    }
+  }
+  return urls;
+}
+
+function ownership(app: string): Record<string, string> {
+  return { 'swarmlet.managed': 'true', 'swarmlet.app': app };
+}
+
+function toMap(value: Record<string, string> | string[] | undefined): Record<string, string> {
+  if (value === undefined) return {};
+  if (!Array.isArray(value)) return { ...value };
+  return Object.fromEntries(
+    value.map((entry) => {
+      const equals = entry.indexOf('=');
+      return equals < 0 ? [entry, ''] : [entry.slice(0, equals), entry.slice(equals + 1)];
+    }),
+  );
+}
+
+function asObject(value: unknown): Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
