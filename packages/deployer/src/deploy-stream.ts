@@ -1,0 +1,73 @@
+import { PassThrough } from 'node:stream';
+
+/** How a deploy (or rollback) ended, as the agent answers it. */
+export interface DeployResult {
+  ok: boolean;
+  /** `succeeded`, `failed`, `superseded` (a newer request for the app took its place in the queue). */
+  status: 'succeeded' | 'failed' | 'superseded';
+  deployId?: string;
+  /** The app's URLs, read from its Traefik Host rules. */
+  urls?: string[];
+  error?: string;
+}
+
+/** One line of the agent's NDJSON answer to a deploy request. */
+export type DeployEvent = { type: 'log'; line: string } | ({ type: 'result' } & DeployResult);
+
+/**
+ * Answers a request with an NDJSON stream: one `{"type":"log","line":…}` per line `run` reports, then one
+ * `{"type":"result",…}`. The run goes on to its end when the client goes away; lines are then dropped.
+ * Returns the stream to use as the response body.
+ */
+export function deployEventStream(run: (onLine: (line: string) => void) => Promise<DeployResult>): PassThrough {
+  const body = new PassThrough();
+  const send = (event: DeployEvent): void => {
+    if (!body.destroyed && body.writable) body.write(`${JSON.stringify(event)}\n`);
+  };
+  body.on('error', () => undefined);
+  void run((line) => {
+    send({ type: 'log', line });
+  })
+    .catch((error: unknown): DeployResult => ({ ok: false, status: 'failed', error: (error as Error).message }))
+    .then((result) => {
+      send({ type: 'result', ...result });
+      body.end();
+    });
+  return body;
+}
+
+/**
+ * Reads an agent's NDJSON deploy answer, handing each log line to `onLine`, and resolves with the result.
+ * @throws Error when the stream ends without a result or holds a line that is not an event.
+ */
+export async function readDeployEvents(
+  body: AsyncIterable<Uint8Array>,
+  onLine: (line: string) => void,
+): Promise<DeployResult> {
+  const decoder = new TextDecoder();
+  let pending = '';
+  let result: DeployResult | undefined;
+  const handle = (text: string): void => {
+    if (text.trim() === '') return;
+    let event: DeployEvent;
+    try {
+      event = JSON.parse(text) as DeployEvent;
+    } catch {
+      throw new Error(`the deployer answered with something that is not a deploy event: ${text.slice(0, 200)}`);
+    }
+    if (event.type === 'log') onLine(event.line);
+    else {
+      const { type, ...rest } = event;
+      result = rest;
+    }
+  };
+  for await (const chunk of body) {
+    pending += decoder.decode(chunk, { stream: true });
+    const lines = pending.split('\n');
+    pending = lines.pop() ?? '';
+    lines.forEach(handle);
+  }
+  handle(pending + decoder.decode());
+  if (!result) throw new Error('the deployer closed the connection before the deploy ended');
+  return result;
+}
