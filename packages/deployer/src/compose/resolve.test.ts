@@ -22,7 +22,7 @@ const compose = (): ComposeFile => ({
         update_config: { order: 'stop-first' },
       },
     },
-    db: { image: 'postgres:16', labels: { role: 'db' } },
+    db: { image: 'postgres:16', labels: { role: 'db' }, environment: { PRICE: '$5', COST: '$$' } },
   },
 });
 
@@ -82,6 +82,7 @@ describe('resolveCompose', () => {
       labels: { role: 'db', 'swarmlet.managed': 'true', 'swarmlet.app': 'shop' },
     });
     expect(resolved.version).toBe('3.8');
+    expect(resolved.services.db?.environment).toEqual({ PRICE: '$$5', COST: '$$$$' });
   });
 });
 

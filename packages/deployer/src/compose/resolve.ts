@@ -81,7 +81,8 @@ export interface ResolveOptions {
  * The compose file as it is deployed: each built service's `image:` pinned to its immutable reference and its
  * `build:` removed; every service labelled `swarmlet.managed=true` and `swarmlet.app=<app>`; and, unless the
  * project says otherwise, updates that start the new task before stopping the old one and roll back on failure,
- * so a broken version never replaces a working one. Returns YAML text. Pure.
+ * so a broken version never replaces a working one. Every `$` is written `$$`, since the values are already
+ * interpolated and `docker stack deploy` interpolates once more. Returns YAML text. Pure.
  */
 export function resolveCompose(compose: ComposeFile, options: ResolveOptions): string {
   const services: Record<string, ComposeService> = {};
@@ -107,7 +108,17 @@ export function resolveCompose(compose: ComposeFile, options: ResolveOptions): s
       deploy,
     };
   }
-  return yaml.dump({ ...compose, services }, { lineWidth: -1, noRefs: true });
+  return yaml.dump(escapeDollars({ ...compose, services }), { lineWidth: -1, noRefs: true });
+}
+
+/** Doubles every `$` in strings: `docker stack deploy` interpolates again, and the values are final already. */
+function escapeDollars(value: unknown): unknown {
+  if (typeof value === 'string') return value.replaceAll('$', '$$$$');
+  if (Array.isArray(value)) return value.map(escapeDollars);
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([key, entry]) => [key, escapeDollars(entry)]));
+  }
+  return value;
 }
 
 /**
