@@ -2,7 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { ConfigError, overlayEnv, parseYaml, readYamlFile, validateConfig } from './config.js';
+import { overlayEnv, parseYaml, readYamlFile, validateConfig } from './config.js';
+import { thrownConfigError as configError } from '../../../test/support/capture.js';
 
 const schema = z.strictObject({
   http: z
@@ -13,16 +14,6 @@ const schema = z.strictObject({
     .optional(),
 });
 const known = ['http.addr', 'http.port', 'storage.delete.enabled'];
-
-function configError(run: () => unknown): ConfigError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('parseYaml', () => {
   it('parses a document and treats an empty one as {}', () => {

@@ -1,34 +1,15 @@
-import { Writable } from 'node:stream';
+import { captureJsonLines } from '../../../test/support/capture.js';
 import { createLogger } from './logger.js';
-
-function capture(): { stream: Writable; lines: () => Record<string, unknown>[] } {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      chunks.push(chunk.toString('utf8'));
-      done();
-    },
-  });
-  return {
-    stream,
-    lines: () =>
-      chunks
-        .join('')
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => JSON.parse(line) as Record<string, unknown>),
-  };
-}
 
 describe('createLogger', () => {
   it('writes JSON lines carrying the component name', () => {
-    const out = capture();
+    const out = captureJsonLines();
     createLogger({ name: 'registry', destination: out.stream }).info({ repo: 'app' }, 'pushed');
     expect(out.lines()).toEqual([expect.objectContaining({ name: 'registry', msg: 'pushed', repo: 'app', level: 30 })]);
   });
 
   it('redacts passwords, tokens and authorization headers', () => {
-    const out = capture();
+    const out = captureJsonLines();
     const log = createLogger({ name: 'deployer', destination: out.stream });
     log.info({ password: 'hunter2', auth: { username: 'admin', password: 'hunter2' } }, 'login');
     log.info({ req: { headers: { authorization: 'Basic YWRtaW46aHVudGVyMg==', host: 'r' } } }, 'request');
@@ -42,7 +23,7 @@ describe('createLogger', () => {
   });
 
   it('respects the level', () => {
-    const out = capture();
+    const out = captureJsonLines();
     const log = createLogger({ name: 'x', level: 'warn', destination: out.stream });
     log.info('hidden');
     log.warn('shown');

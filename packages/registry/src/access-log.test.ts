@@ -1,34 +1,15 @@
 import { Agent, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { PassThrough, Writable } from 'node:stream';
-import { closeServer, createLogger } from '@swarmlet/common';
+import { PassThrough } from 'node:stream';
+import { closeServer } from '@swarmlet/common';
 import Koa from 'koa';
 import request from 'supertest';
 import { accessLog } from './access-log.js';
 import { loadRegistryConfig } from './config.js';
 import { errorMiddleware, RegistryError } from './errors.js';
+import { captureLogger } from '../../../test/support/capture.js';
 
-type Line = Record<string, unknown>;
-
-function captureLog(): { log: ReturnType<typeof createLogger>; lines: () => Line[]; text: () => string } {
-  const chunks: string[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      chunks.push(chunk.toString('utf8'));
-      done();
-    },
-  });
-  const text = (): string => chunks.join('');
-  return {
-    log: createLogger({ name: 'registry', destination }),
-    text,
-    lines: () =>
-      text()
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => JSON.parse(line) as Line),
-  };
-}
+const captureLog = () => captureLogger('registry');
 
 async function until<T>(probe: () => T | undefined): Promise<T> {
   for (let attempt = 0; attempt < 200; attempt += 1) {

@@ -1,15 +1,5 @@
-import { ConfigError } from '@swarmlet/common';
 import { loadRegistryConfig } from './config.js';
-
-function configError(run: () => unknown): ConfigError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
+import { thrownConfigError as configError } from '../../../test/support/capture.js';
 
 describe('loadRegistryConfig', () => {
   it('has the CNCF registry defaults', () => {

@@ -1,22 +1,14 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import bcrypt from 'bcryptjs';
-import { createLogger } from '@swarmlet/common';
+import { captureLogger } from '../../../test/support/capture.js';
 import { freePort } from '../../../test/support/docker.js';
 import { loadRegistryConfig } from './config.js';
 import { checkHealth } from './healthcheck.js';
 import { startRegistry } from './server.js';
 
-const silent = createLogger({
-  name: 'test',
-  destination: new Writable({
-    write: (_chunk, _encoding, done) => {
-      done();
-    },
-  }),
-});
+const silent = captureLogger('test').log;
 
 describe('checkHealth', () => {
   it('is true for a serving registry, with auth on too, and false when nothing answers', async () => {

@@ -3,13 +3,12 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { TLSSocket } from 'node:tls';
-import { ConfigError, createLogger } from '@swarmlet/common';
 import { execa } from 'execa';
 import { loadRegistryConfig } from './config.js';
 import { startRegistry } from './server.js';
 import { readTlsPair } from './tls.js';
+import { captureLogger, thrownConfigError as configError } from '../../../test/support/capture.js';
 
 interface Pair {
   certificate: string;
@@ -44,34 +43,7 @@ async function selfSigned(name: string): Promise<Pair> {
   return { certificate, key, fingerprint: new X509Certificate(readFileSync(certificate)).fingerprint256 };
 }
 
-function configError(run: () => unknown): ConfigError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
-
-function captureLog(): { log: ReturnType<typeof createLogger>; lines: () => Record<string, unknown>[] } {
-  const chunks: string[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      chunks.push(chunk.toString('utf8'));
-      done();
-    },
-  });
-  return {
-    log: createLogger({ name: 'registry', destination }),
-    lines: () =>
-      chunks
-        .join('')
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => JSON.parse(line) as Record<string, unknown>),
-  };
-}
+const captureLog = () => captureLogger('registry');
 
 async function until<T>(probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
   for (let attempt = 0; attempt < 100; attempt += 1) {

@@ -1,7 +1,6 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { ConfigError, createLogger } from '@swarmlet/common';
 import bcrypt from 'bcryptjs';
 import Koa from 'koa';
@@ -11,6 +10,7 @@ import { loadRegistryConfig, type RegistryConfig } from '../config.js';
 import { errorMiddleware } from '../errors.js';
 import { basicAuth, createAuthMiddleware, type AuthState } from './basic-auth.js';
 import { loadHtpasswd } from './htpasswd.js';
+import { captureLogger } from '../../../../test/support/capture.js';
 
 const PASSWORD = 'correct horse:battery staple';
 const dir = mkdtempSync(join(tmpdir(), 'swarmlet-basic-auth-'));
@@ -21,16 +21,7 @@ function basic(user: string, password: string): string {
   return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 }
 
-function captureLog(): { log: ReturnType<typeof createLogger>; text: () => string } {
-  const chunks: string[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      chunks.push(chunk.toString('utf8'));
-      done();
-    },
-  });
-  return { log: createLogger({ name: 'registry', destination }), text: () => chunks.join('') };
-}
+const captureLog = () => captureLogger('registry');
 
 function registryApp(config: RegistryConfig, log: ReturnType<typeof createLogger>): Koa<AuthState> {
   const app = new Koa<AuthState>();

@@ -2,9 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jest } from '@jest/globals';
-import { ConfigError } from '@swarmlet/common';
 import bcrypt from 'bcryptjs';
 import { loadHtpasswd } from './htpasswd.js';
+import { thrownConfigError as configError } from '../../../../test/support/capture.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'swarmlet-htpasswd-'));
 let files = 0;
@@ -18,16 +18,6 @@ function htpasswdFile(text: string): string {
 
 function bcryptHash(password: string, prefix: '$2a$' | '$2b$' | '$2y$' = '$2y$'): string {
   return prefix + bcrypt.hashSync(password, 4).slice(4);
-}
-
-function configError(run: () => unknown): ConfigError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
 }
 
 afterEach(() => {
