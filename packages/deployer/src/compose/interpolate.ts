@@ -20,13 +20,15 @@ const EXPRESSION = /^([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])([\s\S]*))?$/;
  * Interpolates one string as Docker Compose does: `$$` is a literal `$`; `$VAR` and `${VAR}` (empty when unset);
  * `${VAR:-default}` / `${VAR-default}` (default when unset or empty / unset); `${VAR:?message}` / `${VAR?message}`
  * (an error when unset or empty / unset); `${VAR:+other}` / `${VAR+other}` (other when set and non-empty / set);
- * defaults and messages are interpolated in turn, so `${A:-${B}}` works.
+ * defaults and messages are interpolated in turn, so `${A:-${B}}` works. With `keepStrayDollars`, a `$` that
+ * starts no expression stays as it is (for `.env` values such as passwords) instead of being an error.
  * @throws InterpolationError naming `path` (and the variable) for a required variable or a malformed expression.
  */
 export function interpolateString(
   text: string,
   env: Readonly<Record<string, string | undefined>>,
   path: string,
+  options: { keepStrayDollars?: boolean } = {},
 ): string {
   let out = '';
   let index = 0;
@@ -45,13 +47,18 @@ export function interpolateString(
       index = end + 1;
     } else {
       const name = NAME.exec(text.slice(dollar + 1))?.[0];
-      if (!name)
+      if (name) {
+        out += env[name] ?? '';
+        index = dollar + 1 + name.length;
+      } else if (options.keepStrayDollars) {
+        out += '$';
+        index = dollar + 1;
+      } else {
         throw new InterpolationError(
           path,
           `invalid interpolation in ${JSON.stringify(text)}: write $$ for a literal $`,
         );
-      out += env[name] ?? '';
-      index = dollar + 1 + name.length;
+      }
     }
   }
   return out;
