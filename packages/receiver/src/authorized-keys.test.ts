@@ -1,0 +1,130 @@
+import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import {
+  addAuthorizedKey,
+  AuthorizedKeysError,
+  AuthorizedKeysFile,
+  parseAuthorizedKeys,
+  readAuthorizedKeys,
+  removeAuthorizedKey,
+} from './authorized-keys.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'swarmlet-authkeys-'));
+
+async function makeKey(name: string, type = 'ed25519', comment = `${name}@laptop`): Promise<string> {
+  const file = join(dir, name);
+  await execa('ssh-keygen', ['-q', '-t', type, '-N', '', '-C', comment, '-f', file]);
+  return readFileSync(`${file}.pub`, 'utf8').trim();
+}
+
+async function fingerprint(line: string): Promise<string> {
+  const file = join(dir, 'fingerprint.pub');
+  writeFileSync(file, `${line}\n`);
+  return (await execa('ssh-keygen', ['-l', '-f', file])).stdout.split(' ')[1] ?? '';
+}
+
+describe('parseAuthorizedKeys', () => {
+  it('reads keys, comments and options, and skips bad lines with their line numbers', async () => {
+    const alice = await makeKey('alice');
+    const bob = await makeKey('bob', 'ecdsa');
+    const [bobType, bobData] = bob.split(' ');
+    const text = [
+      '# team keys',
+      '',
+      alice,
+      `restrict,command="echo \\"no shell\\" here",no-pty ${bobType} ${bobData} bob with spaces`,
+      'ssh-dss AAAAB3NzaC1kc3MAAACBAP bad',
+      `from="10.0.0.0/8" ${alice}`,
+      'ssh-ed25519 AAAA-garbage',
+      `cert-authority ${alice}`,
+      `frobnicate ${alice}`,
+      `command="unterminated ${alice}`,
+      `verify-required ${alice}\r`,
+    ].join('\n');
+    const parsed = parseAuthorizedKeys(text);
+    expect(parsed.keys.map((key) => [key.line, key.publicKey.type, key.comment])).toEqual([
+      [3, 'ssh-ed25519', 'alice@laptop'],
+      [4, 'ecdsa-sha2-nistp256', 'bob with spaces'],
+      [11, 'ssh-ed25519', 'alice@laptop'],
+    ]);
+    expect(parsed.keys[0]?.publicKey.fingerprint).toBe(await fingerprint(alice));
+    expect(parsed.keys[1]?.options).toBe('restrict,command="echo \\"no shell\\" here",no-pty');
+    expect(parsed.keys[2]?.requireUserVerification).toBe(true);
+    expect(parsed.problems.map((problem) => `${problem.line}: ${problem.message}`)).toEqual([
+      '5: unsupported key type "ssh-dss"',
+      '6: the option from is not supported by the receiver; the key is skipped',
+      '7: the key is not valid base64',
+      '8: the option cert-authority is not supported by the receiver; the key is skipped',
+      '9: unknown option "frobnicate"',
+      '10: an option has an unterminated quote',
+    ]);
+  });
+});
+
+describe('key operations', () => {
+  it('adds, lists and removes keys, atomically with mode 0600, keeping the other lines', async () => {
+    const path = join(dir, 'ops', 'authorized_keys');
+    const alice = await makeKey('ops-alice');
+    const bob = await makeKey('ops-bob', 'rsa');
+    const added = await addAuthorizedKey(path, `${alice}\n`);
+    expect(added.line).toBe(1);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    const withBob = await addAuthorizedKey(path, bob, 'bob (work laptop)');
+    expect(withBob).toMatchObject({ line: 2, comment: 'bob (work laptop)' });
+    writeFileSync(path, `${readFileSync(path, 'utf8')}# kept comment\nnot a key\n`, { mode: 0o600 });
+
+    const listed = await readAuthorizedKeys(path);
+    expect(listed.keys.map((key) => [key.publicKey.fingerprint, key.comment])).toEqual([
+      [await fingerprint(alice), 'ops-alice@laptop'],
+      [await fingerprint(bob), 'bob (work laptop)'],
+    ]);
+    expect(listed.problems.map((problem) => problem.line)).toEqual([4]);
+
+    await expect(addAuthorizedKey(path, alice.replace('ops-alice@laptop', 'again'))).rejects.toThrow(
+      /is already authorized \(line 1, ops-alice@laptop\)/,
+    );
+    await expect(addAuthorizedKey(path, 'ssh-ed25519 nope')).rejects.toThrow(AuthorizedKeysError);
+    await expect(addAuthorizedKey(path, `${alice}\n${bob}`)).rejects.toThrow('expected one public key line, got 2');
+
+    const removed = await removeAuthorizedKey(path, 'bob (work laptop)');
+    expect(removed.map((key) => key.comment)).toEqual(['bob (work laptop)']);
+    await removeAuthorizedKey(path, await fingerprint(alice));
+    expect(readFileSync(path, 'utf8')).toBe('# kept comment\nnot a key\n');
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    await expect(removeAuthorizedKey(path, 'SHA256:nothing')).rejects.toThrow('no authorized key has the fingerprint');
+    expect(readdirSync(join(dir, 'ops'))).toEqual(['authorized_keys']);
+  });
+
+  it('refuses to remove by a comment that names different keys', async () => {
+    const path = join(dir, 'ambiguous');
+    await addAuthorizedKey(path, await makeKey('amb-1'), 'laptop');
+    await addAuthorizedKey(path, await makeKey('amb-2'), 'laptop');
+    await expect(removeAuthorizedKey(path, 'laptop')).rejects.toThrow(/2 keys have the comment laptop/);
+  });
+});
+
+describe('AuthorizedKeysFile', () => {
+  it('rereads the file when it changes, warns about bad lines and a missing file', async () => {
+    const path = join(dir, 'watched');
+    const warnings: string[] = [];
+    const file = new AuthorizedKeysFile(path, (message) => warnings.push(message));
+    expect(await file.keys()).toEqual([]);
+    expect(warnings).toEqual([`${path} does not exist: no key can log in`]);
+
+    const alice = await makeKey('watch-alice');
+    await addAuthorizedKey(path, alice);
+    const [first] = await file.keys();
+    expect(first?.comment).toBe('watch-alice@laptop');
+    expect(await file.find(first?.publicKey.blob ?? Buffer.alloc(0))).toBe(first);
+
+    writeFileSync(path, `garbage line\n${await makeKey('watch-bob')}\n`);
+    expect((await file.keys()).map((key) => key.comment)).toEqual(['watch-bob@laptop']);
+    expect(await file.find(first?.publicKey.blob ?? Buffer.alloc(0))).toBeUndefined();
+    expect(warnings).toHaveLength(2);
+    expect(warnings[1]).toMatch(/watched line 1: /);
+    await file.keys();
+    expect(warnings).toHaveLength(2);
+  });
+});
