@@ -2,18 +2,39 @@ import { ConfigError } from '@swarmlet/common';
 import { loadAgentConfig } from './config.js';
 
 describe('loadAgentConfig', () => {
-  it('defaults to loopback port 8787 and the local socket', () => {
-    expect(loadAgentConfig({})).toEqual({
+  it('has defaults for everything but the secrets', () => {
+    expect(loadAgentConfig({})).toMatchObject({
       listen: { host: '127.0.0.1', port: 8787 },
+      tokenFile: undefined,
       dockerSocket: '/var/run/docker.sock',
       logLevel: 'info',
+      dataDir: '/var/lib/swarmlet',
+      registry: '127.0.0.1:5000',
+      registryPasswordFile: undefined,
+      rootDomain: 'localhost',
+      traefikNetwork: 'traefik-public',
+      convergeTimeoutMs: 300_000,
+      entrypointTimeoutMs: 120_000,
+      concurrency: 2,
     });
   });
 
-  it('reads the environment', () => {
-    expect(loadAgentConfig({ SWARMLET_AGENT_ADDR: ':9000', SWARMLET_LOG_LEVEL: 'debug' })).toMatchObject({
+  it('reads the environment, resolving the data directory', () => {
+    expect(
+      loadAgentConfig(
+        {
+          SWARMLET_AGENT_ADDR: ':9000',
+          SWARMLET_LOG_LEVEL: 'debug',
+          SWARMLET_DATA_DIR: 'data',
+          SWARMLET_CONVERGE_TIMEOUT_SECONDS: '30',
+        },
+        '/srv',
+      ),
+    ).toMatchObject({
       listen: { host: undefined, port: 9000 },
       logLevel: 'debug',
+      dataDir: '/srv/data',
+      convergeTimeoutMs: 30_000,
     });
   });
 
@@ -21,5 +42,7 @@ describe('loadAgentConfig', () => {
     expect(() => loadAgentConfig({ SWARMLET_AGENT_ADDR: 'everywhere' })).toThrow(ConfigError);
     expect(() => loadAgentConfig({ SWARMLET_AGENT_ADDR: 'everywhere' })).toThrow(/SWARMLET_AGENT_ADDR/);
     expect(() => loadAgentConfig({ SWARMLET_LOG_LEVEL: 'loud' })).toThrow(/SWARMLET_LOG_LEVEL/);
+    expect(() => loadAgentConfig({ SWARMLET_REGISTRY: 'http://x/' })).toThrow(/SWARMLET_REGISTRY/);
+    expect(() => loadAgentConfig({ SWARMLET_DEPLOY_CONCURRENCY: '0' })).toThrow(/SWARMLET_DEPLOY_CONCURRENCY/);
   });
 });

@@ -1,29 +1,78 @@
+import { resolve } from 'node:path';
 import { listenAddressSchema, validateConfig, type Env, type ListenAddress } from '@swarmlet/common';
 import { z } from 'zod';
 
+const seconds = z.coerce.number().int().positive();
+
 const schema = z.object({
   SWARMLET_AGENT_ADDR: listenAddressSchema.prefault('127.0.0.1:8787'),
+  SWARMLET_AGENT_TOKEN_FILE: z.string().min(1).optional(),
   DOCKER_SOCKET: z.string().min(1).default('/var/run/docker.sock'),
   SWARMLET_LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
+  SWARMLET_DATA_DIR: z.string().min(1).default('/var/lib/swarmlet'),
+  SWARMLET_REGISTRY: z
+    .string()
+    .regex(/^[a-z0-9.-]+(?::\d{1,5})?$/i, 'expected host or host:port')
+    .default('127.0.0.1:5000'),
+  SWARMLET_REGISTRY_USERNAME: z.string().min(1).optional(),
+  SWARMLET_REGISTRY_PASSWORD_FILE: z.string().min(1).optional(),
+  ROOT_DOMAIN: z.string().min(1).default('localhost'),
+  SWARMLET_USERNAME: z.string().min(1).default('swarmlet'),
+  TRAEFIK_NETWORK: z.string().min(1).default('traefik-public'),
+  PATH: z.string().min(1).default('/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'),
+  SWARMLET_CONVERGE_TIMEOUT_SECONDS: seconds.default(300),
+  SWARMLET_ENTRYPOINT_TIMEOUT_SECONDS: seconds.default(120),
+  SWARMLET_DEPLOY_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
 });
 
 /** The deployer agent's settings. */
 export interface AgentConfig {
   listen: ListenAddress;
+  /** The file holding the API's bearer token; the API refuses every request without one. */
+  tokenFile: string | undefined;
   dockerSocket: string;
   logLevel: 'error' | 'warn' | 'info' | 'debug';
+  /** Absolute; work trees, the history and the docker CLI's credentials live below it. */
+  dataDir: string;
+  registry: string;
+  registryUsername: string | undefined;
+  /** The file (a Docker secret, say) holding the registry password: never an environment variable. */
+  registryPasswordFile: string | undefined;
+  rootDomain: string;
+  username: string;
+  traefikNetwork: string;
+  path: string;
+  convergeTimeoutMs: number;
+  entrypointTimeoutMs: number;
+  concurrency: number;
 }
 
 /**
  * Reads the agent's settings from the environment: `SWARMLET_AGENT_ADDR` (default `127.0.0.1:8787`),
- * `DOCKER_SOCKET` (default `/var/run/docker.sock`), `SWARMLET_LOG_LEVEL` (default `info`). Pure.
+ * `SWARMLET_AGENT_TOKEN_FILE`, `DOCKER_SOCKET`, `SWARMLET_LOG_LEVEL`, `SWARMLET_DATA_DIR` (default
+ * `/var/lib/swarmlet`, resolved against `cwd`), `SWARMLET_REGISTRY` (default `127.0.0.1:5000`),
+ * `SWARMLET_REGISTRY_USERNAME` and `SWARMLET_REGISTRY_PASSWORD_FILE`, `ROOT_DOMAIN`, `SWARMLET_USERNAME`,
+ * `TRAEFIK_NETWORK`, `PATH`, `SWARMLET_CONVERGE_TIMEOUT_SECONDS` (300), `SWARMLET_ENTRYPOINT_TIMEOUT_SECONDS`
+ * (120), `SWARMLET_DEPLOY_CONCURRENCY` (2). Pure.
  * @throws ConfigError naming the variable that is invalid.
  */
-export function loadAgentConfig(env: Env): AgentConfig {
+export function loadAgentConfig(env: Env, cwd = '/'): AgentConfig {
   const parsed = validateConfig(schema, env);
   return {
     listen: parsed.SWARMLET_AGENT_ADDR,
+    tokenFile: parsed.SWARMLET_AGENT_TOKEN_FILE,
     dockerSocket: parsed.DOCKER_SOCKET,
     logLevel: parsed.SWARMLET_LOG_LEVEL,
+    dataDir: resolve(cwd, parsed.SWARMLET_DATA_DIR),
+    registry: parsed.SWARMLET_REGISTRY,
+    registryUsername: parsed.SWARMLET_REGISTRY_USERNAME,
+    registryPasswordFile: parsed.SWARMLET_REGISTRY_PASSWORD_FILE,
+    rootDomain: parsed.ROOT_DOMAIN,
+    username: parsed.SWARMLET_USERNAME,
+    traefikNetwork: parsed.TRAEFIK_NETWORK,
+    path: parsed.PATH,
+    convergeTimeoutMs: parsed.SWARMLET_CONVERGE_TIMEOUT_SECONDS * 1000,
+    entrypointTimeoutMs: parsed.SWARMLET_ENTRYPOINT_TIMEOUT_SECONDS * 1000,
+    concurrency: parsed.SWARMLET_DEPLOY_CONCURRENCY,
   };
 }

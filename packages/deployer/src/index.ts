@@ -14,3 +14,8 @@ export {
   type ComposeFile,
   type ComposeService,
 } from './compose/resolve.js';
+export { validateAppName } from './app-name.js';
+export { Deployer, type DeployerSettings } from './deployer.js';
+export { deployEventStream, readDeployEvents, type DeployEvent, type DeployResult } from './deploy-stream.js';
+export type { DeployRequest } from './pipeline.js';
+export { writeDockerConfig } from './docker/credentials.js';

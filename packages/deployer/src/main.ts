@@ -1,9 +1,14 @@
 #!/usr/bin/env node
+import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
+import { join } from 'node:path';
 import { closeServer, createLogger, listen, runMain, untilSignal } from '@swarmlet/common';
 import { createAgentApp } from './agent.js';
-import { loadAgentConfig } from './config.js';
+import { loadAgentConfig, type AgentConfig } from './config.js';
+import { Deployer } from './deployer.js';
+import { writeDockerConfig } from './docker/credentials.js';
 import { connectEngine } from './docker/engine.js';
+import type { RegistryAuth } from './docker/images.js';
 
 const USAGE = 'usage: swarmlet-deployer serve';
 
@@ -12,11 +17,36 @@ runMain('swarmlet-deployer', async (argv) => {
     process.stderr.write(`${USAGE}\n`);
     return 2;
   }
-  const config = loadAgentConfig(process.env);
+  const config = loadAgentConfig(process.env, process.cwd());
   const log = createLogger({ name: 'deployer', level: config.logLevel });
-  const server = createServer(createAgentApp(connectEngine(config.dockerSocket)).callback());
-  log.info({ port: await listen(server, config.listen) }, 'deployer agent listening');
+  const docker = connectEngine(config.dockerSocket);
+  const token = config.tokenFile ? (await readFile(config.tokenFile, 'utf8')).trim() : undefined;
+  const registryAuth = await readRegistryAuth(config);
+  const dockerConfig = await writeDockerConfig(join(config.dataDir, 'docker-config'), registryAuth);
+  const deployer = new Deployer(docker, {
+    workDir: join(config.dataDir, 'work'),
+    historyDir: join(config.dataDir, 'deploys'),
+    registry: config.registry,
+    ...(registryAuth && { registryAuth }),
+    dockerConfig,
+    rootDomain: config.rootDomain,
+    username: config.username,
+    traefikNetwork: config.traefikNetwork,
+    path: config.path,
+    convergeTimeoutMs: config.convergeTimeoutMs,
+    entrypointTimeoutMs: config.entrypointTimeoutMs,
+    concurrency: config.concurrency,
+  });
+  if (!token) log.warn('SWARMLET_AGENT_TOKEN_FILE is not set: the deploy API (/v1) is off');
+  const server = createServer(createAgentApp(docker, deployer, token).callback());
+  log.info({ port: await listen(server, config.listen), registry: config.registry }, 'deployer agent listening');
   log.info({ signal: await untilSignal() }, 'stopping');
   await closeServer(server);
   return 0;
 });
+
+async function readRegistryAuth(config: AgentConfig): Promise<RegistryAuth | undefined> {
+  if (!config.registryUsername || !config.registryPasswordFile) return undefined;
+  const password = (await readFile(config.registryPasswordFile, 'utf8')).trim();
+  return { username: config.registryUsername, password, serveraddress: config.registry };
+}

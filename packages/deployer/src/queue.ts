@@ -1,5 +1,5 @@
 /** What a queued job was answered with when a newer request for the same key took its place. */
-export const SUPERSEDED = { superseded: true } as const;
+export const SUPERSEDED: unique symbol = Symbol('superseded');
 
 interface Waiting<T> {
   job: () => Promise<T>;

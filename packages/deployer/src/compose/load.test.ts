@@ -21,6 +21,25 @@ describe('loadCompose', () => {
     expect(compose.services).toEqual({ web: { image: '127.0.0.1:5000/web', build: '.' } });
   });
 
+  it('gives interpolated ports, replicas and flags their types back', async () => {
+    const dir = tree({
+      'compose.yml':
+        'services:\n  web:\n    image: x\n    tty: ${TTY}\n    ports:\n      - target: ${INNER}\n        published: ${PORT}\n      - "80:80"\n    deploy:\n      replicas: ${REPLICAS}\n      labels:\n        traefik.enable: ${ENABLE}\n',
+    });
+    const { compose } = await loadCompose(dir, {
+      PORT: '8080',
+      INNER: '80',
+      REPLICAS: '3',
+      TTY: 'true',
+      ENABLE: 'true',
+    });
+    expect(compose.services.web).toMatchObject({
+      tty: true,
+      ports: [{ target: 80, published: 8080 }, '80:80'],
+      deploy: { replicas: 3, labels: { 'traefik.enable': 'true' } },
+    });
+  });
+
   it('uses COMPOSE_FILE inside the tree and refuses one outside it', async () => {
     const dir = tree({ 'stack.yml': 'services:\n  web:\n    image: busybox\n' });
     expect((await loadCompose(dir, { COMPOSE_FILE: 'stack.yml' })).compose.services.web?.image).toBe('busybox');

@@ -43,8 +43,43 @@ export async function loadCompose(
     }
     throw error;
   }
-  const compose = interpolateValue(parsed, env);
-  return { path, compose: checkShape(compose, name) };
+  const compose = checkShape(interpolateValue(parsed, env), name);
+  for (const service of Object.values(compose.services)) castKnownFields(service);
+  return { path, compose };
+}
+
+const INTEGER_FIELDS = [
+  ['deploy', 'replicas'],
+  ['deploy', 'update_config', 'parallelism'],
+  ['deploy', 'rollback_config', 'parallelism'],
+  ['deploy', 'restart_policy', 'max_attempts'],
+  ['healthcheck', 'retries'],
+] as const;
+const BOOLEAN_FIELDS = ['init', 'privileged', 'read_only', 'stdin_open', 'tty'] as const;
+
+/**
+ * Interpolation yields strings; as Docker Compose does, the fields that must be numbers or booleans get their
+ * type back when the text is one (`published: \${PORT}`), since `docker stack deploy` reads the file as typed.
+ */
+function castKnownFields(service: Record<string, unknown>): void {
+  if (Array.isArray(service.ports)) {
+    for (const port of service.ports) {
+      if (!isMap(port)) continue;
+      for (const key of ['published', 'target'] as const) port[key] = asInteger(port[key]);
+    }
+  }
+  for (const path of INTEGER_FIELDS) {
+    const parent = path.slice(0, -1).reduce<unknown>((node, key) => (isMap(node) ? node[key] : undefined), service);
+    const key = path[path.length - 1];
+    if (isMap(parent) && key !== undefined && key in parent) parent[key] = asInteger(parent[key]);
+  }
+  for (const key of BOOLEAN_FIELDS) {
+    if (service[key] === 'true' || service[key] === 'false') service[key] = service[key] === 'true';
+  }
+}
+
+function asInteger(value: unknown): unknown {
+  return typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
 }
 
 async function findComposeFile(tree: string, chosen: string | undefined): Promise<{ path: string; text: string }> {

@@ -22,7 +22,12 @@ const compose = (): ComposeFile => ({
         update_config: { order: 'stop-first' },
       },
     },
-    db: { image: 'postgres:16', labels: { role: 'db' }, environment: { PRICE: '$5', COST: '$$' } },
+    db: {
+      image: 'postgres:16',
+      labels: { role: 'db' },
+      environment: { PRICE: '$5', COST: '$$' },
+      ports: [{ target: 5432, published: 5432, mode: 'host' }],
+    },
   },
 });
 
@@ -83,6 +88,10 @@ describe('resolveCompose', () => {
     });
     expect(resolved.version).toBe('3.8');
     expect(resolved.services.db?.environment).toEqual({ PRICE: '$$5', COST: '$$$$' });
+    expect(resolved.services.db?.deploy).toMatchObject({
+      update_config: { order: 'stop-first' },
+      rollback_config: { order: 'stop-first' },
+    });
   });
 });
 

@@ -80,8 +80,9 @@ export interface ResolveOptions {
 /**
  * The compose file as it is deployed: each built service's `image:` pinned to its immutable reference and its
  * `build:` removed; every service labelled `swarmlet.managed=true` and `swarmlet.app=<app>`; and, unless the
- * project says otherwise, updates that start the new task before stopping the old one and roll back on failure,
- * so a broken version never replaces a working one. Every `$` is written `$$`, since the values are already
+ * project says otherwise, updates that start the new task before stopping the old one (stop first for a service
+ * publishing a host-mode port, which two tasks cannot share) and roll back on failure, so a broken version never
+ * replaces a working one. Every `$` is written `$$`, since the values are already
  * interpolated and `docker stack deploy` interpolates once more. Returns YAML text. Pure.
  */
 export function resolveCompose(compose: ComposeFile, options: ResolveOptions): string {
@@ -93,13 +94,14 @@ export function resolveCompose(compose: ComposeFile, options: ResolveOptions): s
       ...toMap(deploy.labels as Record<string, string> | string[] | undefined),
       ...ownership(options.app),
     };
+    const order = publishesHostPorts(service) ? 'stop-first' : 'start-first';
     deploy.update_config = {
-      order: 'start-first',
+      order,
       failure_action: 'rollback',
       monitor: '10s',
       ...asObject(deploy.update_config),
     };
-    deploy.rollback_config = { order: 'start-first', ...asObject(deploy.rollback_config) };
+    deploy.rollback_config = { order, ...asObject(deploy.rollback_config) };
     const image = options.images[name];
     services[name] = {
       ...rest,
@@ -140,6 +142,12 @@ export function appUrls(compose: ComposeFile): string[] {
     }
   }
   return urls;
+}
+
+/** A host-mode published port can be held by one task per node, so such a service cannot start before stopping. */
+function publishesHostPorts(service: ComposeService): boolean {
+  const ports = service.ports;
+  return Array.isArray(ports) && ports.some((port) => asObject(port).mode === 'host');
 }
 
 function ownership(app: string): Record<string, string> {

@@ -7,6 +7,7 @@ import tar from 'tar-fs';
 import { ensureStandInImage, freePort, requireEngine, waitFor } from '../../../../test/support/docker.js';
 import { startSwarmletRegistry, writeHtpasswd, type TestRegistry } from '../../../../test/support/registries.js';
 import { waitForStack } from './converge.js';
+import { writeDockerConfig } from './credentials.js';
 import { buildImage, pushImage, type RegistryAuth } from './images.js';
 import { DockerStreamError } from './progress.js';
 import { deployStack } from './stack.js';
@@ -62,16 +63,6 @@ describe('build, push, stack deploy and convergence', () => {
       ].join('\n'),
     );
     return path;
-  };
-
-  const dockerConfig = (): string => {
-    const dir = join(work, 'docker-config');
-    mkdirSync(dir, { recursive: true });
-    const token = Buffer.from(`${auth.username}:${auth.password}`).toString('base64');
-    writeFileSync(join(dir, 'config.json'), JSON.stringify({ auths: { [auth.serveraddress]: { auth: token } } }), {
-      mode: 0o600,
-    });
-    return dir;
   };
 
   beforeAll(async () => {
@@ -167,7 +158,12 @@ describe('build, push, stack deploy and convergence', () => {
     const env = { PATH: '/usr/local/bin:/usr/bin:/bin' };
     const firstDeploy = new Date(Date.now() - 1000);
     await deployStack(
-      { name: stack, composeFile: composeFor(good, 'v1.yml'), dockerConfig: dockerConfig(), env },
+      {
+        name: stack,
+        composeFile: composeFor(good, 'v1.yml'),
+        dockerConfig: await writeDockerConfig(join(work, 'docker-config'), auth),
+        env,
+      },
       collect,
     );
     const first = await waitForStack(engine(), stack, { timeoutMs: 120_000, since: firstDeploy }, () => undefined);
@@ -182,7 +178,12 @@ describe('build, push, stack deploy and convergence', () => {
     await pushImage(engine(), broken, auth, collect);
     const secondDeploy = new Date(Date.now() - 1000);
     await deployStack(
-      { name: stack, composeFile: composeFor(broken, 'v2.yml'), dockerConfig: dockerConfig(), env },
+      {
+        name: stack,
+        composeFile: composeFor(broken, 'v2.yml'),
+        dockerConfig: await writeDockerConfig(join(work, 'docker-config'), auth),
+        env,
+      },
       collect,
     );
     const second = await waitForStack(engine(), stack, { timeoutMs: 180_000, since: secondDeploy }, () => undefined);

@@ -1,0 +1,186 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type Docker from 'dockerode';
+import { checkoutCommit } from './checkout.js';
+import { appUrls, planBuilds, resolveCompose, type ComposeFile } from './compose/resolve.js';
+import type { DeployResult } from './deploy-stream.js';
+import { waitForStack } from './docker/converge.js';
+import { buildImage, hasImage, pushImage, tagImage, type RegistryAuth } from './docker/images.js';
+import { deployStack } from './docker/stack.js';
+
+/** A request to deploy an app's repository at a commit. */
+export interface DeployRequest {
+  app: string;
+  /** The app's git repository on this machine. */
+  repository: string;
+  commit: string;
+  branch: string;
+  /** Object directories that also hold the commit (a pre-receive hook's quarantine). */
+  objectDirectories?: string[];
+}
+
+/** The platform's side of a deploy: where things go and what the deployed project is told. */
+export interface PipelineSettings {
+  /** Work trees and resolved compose files live below it. */
+  workDir: string;
+  /** The registry address the nodes pull from (`SWARMLET_REGISTRY`). */
+  registry: string;
+  registryAuth?: RegistryAuth;
+  /** A `DOCKER_CONFIG` directory whose `config.json` holds the registry credentials for the docker CLI. */
+  dockerConfig: string;
+  rootDomain: string;
+  username: string;
+  traefikNetwork: string;
+  /** `PATH` for the programs a deploy runs (bash, docker). */
+  path: string;
+  convergeTimeoutMs: number;
+}
+
+/** The project-reading steps of a deploy, supplied by the modules that own them. */
+export interface ProjectSteps {
+  /** The deploy's environment: the platform's variables, then `.env`, then what `entrypoint` exports. */
+  environment(
+    tree: string,
+    platform: Record<string, string>,
+    onLine: (line: string) => void,
+  ): Promise<Record<string, string>>;
+  /** The project's compose file, read and interpolated with `env`. */
+  loadCompose(tree: string, env: Record<string, string>): Promise<{ path: string; compose: ComposeFile }>;
+  /** A tar of a build context below the tree, honouring `.dockerignore`. */
+  buildContext(tree: string, context: string, dockerfile: string): Promise<NodeJS.ReadableStream>;
+}
+
+/** What a finished pipeline reports besides success. */
+export interface PipelineReport extends DeployResult {
+  /** Each step's duration in milliseconds, in order. */
+  steps: { step: string; ms: number }[];
+  /** Every image pushed, with the digest the registry answered. */
+  images: { service: string; reference: string; digest: string }[];
+  /** The compose file as deployed. */
+  resolvedCompose?: string;
+}
+
+/**
+ * Runs one deploy from a commit to a converged stack: checkout, environment, compose, build, push,
+ * `docker stack deploy`, convergence. Every step reports its lines to `onLine`. A failing step ends the deploy
+ * with an error naming the step; when the new version does not converge, swarm has rolled the updated services
+ * back and the previous version keeps serving. Never throws: failures are in the report.
+ */
+export async function runPipeline(
+  docker: Docker,
+  settings: PipelineSettings,
+  project: ProjectSteps,
+  request: DeployRequest,
+  onLine: (line: string) => void,
+): Promise<PipelineReport> {
+  const report: PipelineReport = { ok: false, status: 'failed', steps: [], images: [] };
+  const step = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
+    onLine(`-----> ${name}`);
+    const started = Date.now();
+    try {
+      return await work();
+    } catch (error) {
+      throw new Error(`${name}: ${(error as Error).message}`, { cause: error });
+    } finally {
+      report.steps.push({ step: name, ms: Date.now() - started });
+    }
+  };
+  try {
+    const tree = join(settings.workDir, request.app, 'tree');
+    const commit = await step('checkout', () =>
+      checkoutCommit({
+        repository: request.repository,
+        commit: request.commit,
+        directory: tree,
+        ...(request.objectDirectories && { objectDirectories: request.objectDirectories }),
+      }),
+    );
+    const platform = {
+      PATH: settings.path,
+      SWARMLET_REGISTRY: settings.registry,
+      ROOT_DOMAIN: settings.rootDomain,
+      SWARMLET_USERNAME: settings.username,
+      TRAEFIK_NETWORK: settings.traefikNetwork,
+      APP_NAME: request.app,
+      GIT_SHA: commit,
+      GIT_BRANCH: request.branch,
+    };
+    const env = await step('environment', () => project.environment(tree, platform, onLine));
+    const { compose } = await step('compose', () => project.loadCompose(tree, env));
+    const targets = planBuilds(compose, request.app, env.SWARMLET_REGISTRY ?? settings.registry, commit);
+    const images: Record<string, string> = {};
+    await step('build', async () => {
+      for (const target of targets) {
+        const [first, ...others] = target.images;
+        if (!first) continue;
+        const immutable = `${first.repository}:${first.commitTag}`;
+        const previous = `${first.repository}:${first.tag}`;
+        onLine(
+          `building ${target.images.map((image) => image.service).join(', ')} from ${target.context}/${target.dockerfile}`,
+        );
+        await buildImage(
+          docker,
+          {
+            context: await project.buildContext(tree, target.context, target.dockerfile),
+            dockerfile: target.dockerfile,
+            tag: immutable,
+            buildArgs: target.args,
+            labels: { ...target.labels, 'swarmlet.managed': 'true', 'swarmlet.app': request.app },
+            cacheFrom: [...((await hasImage(docker, previous)) ? [previous] : []), ...target.cacheFrom],
+            ...(target.target !== undefined && { target: target.target }),
+          },
+          first.service,
+          onLine,
+        );
+        for (const image of target.images) {
+          await tagImage(docker, immutable, `${image.repository}:${image.commitTag}`);
+          await tagImage(docker, immutable, `${image.repository}:${image.tag}`);
+          images[image.service] = `${image.repository}:${image.commitTag}`;
+        }
+        onLine(
+          `built ${immutable}${others.length ? ` (also for ${others.map((image) => image.service).join(', ')})` : ''}`,
+        );
+      }
+    });
+    await step('push', async () => {
+      for (const target of targets) {
+        for (const image of target.images) {
+          for (const tag of [image.commitTag, image.tag]) {
+            const reference = `${image.repository}:${tag}`;
+            const digest = await pushImage(docker, reference, settings.registryAuth, onLine);
+            if (tag === image.commitTag) report.images.push({ service: image.service, reference, digest });
+          }
+        }
+      }
+    });
+    const resolved = resolveCompose(compose, { app: request.app, images });
+    report.resolvedCompose = resolved;
+    const since = new Date(Date.now() - 1000);
+    await step('deploy', async () => {
+      const file = join(settings.workDir, request.app, `${commit}.compose.yml`);
+      await mkdir(join(settings.workDir, request.app), { recursive: true });
+      await writeFile(file, resolved);
+      await deployStack(
+        { name: request.app, composeFile: file, dockerConfig: settings.dockerConfig, env: { PATH: settings.path } },
+        onLine,
+      );
+    });
+    const converged = await step('converge', () =>
+      waitForStack(docker, request.app, { timeoutMs: settings.convergeTimeoutMs, since }, (services) => {
+        onLine(services.map((service) => `${service.service} ${service.running}/${service.desired}`).join(', '));
+      }),
+    );
+    if (!converged.ok) {
+      const back = converged.rolledBack ? '; the previous version was restored and keeps serving' : '';
+      throw new Error(`converge: service ${converged.service} failed: ${converged.reason}${back}`);
+    }
+    report.urls = appUrls(compose);
+    report.ok = true;
+    report.status = 'succeeded';
+    for (const url of report.urls) onLine(`deployed to ${url}`);
+  } catch (error) {
+    report.error = (error as Error).message;
+    onLine(`deploy failed: ${report.error}`);
+  }
+  return report;
+}
