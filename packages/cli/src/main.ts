@@ -6,11 +6,11 @@ import { up } from './up.js';
 const HELP = `usage: swarmlet <command>
 
 commands:
-  up         run the platform from source on this machine (registry, deployer agent)
+  up         run the platform from source on this machine (registry, deployer agent, git receiver)
   help       show this text
 
 settings (environment): SWARMLET_DATA_DIR, SWARMLET_REGISTRY_PORT, SWARMLET_AGENT_PORT, SWARMLET_SSH_PORT,
-ROOT_DOMAIN
+ROOT_DOMAIN, SWARMLET_AUTHORIZED_KEYS
 `;
 
 runMain('swarmlet', async ([command, ...rest]) => {

@@ -2,12 +2,13 @@ import { loadUpSettings } from './settings.js';
 
 describe('loadUpSettings', () => {
   it('has the embedded defaults', () => {
-    expect(loadUpSettings({}, '/srv/swarmlet')).toEqual({
+    expect(loadUpSettings({ HOME: '/home/ann' }, '/srv/swarmlet')).toEqual({
       dataDir: '/srv/swarmlet/.swarmlet',
       registryPort: 5000,
       agentPort: 8787,
       sshPort: 2222,
       rootDomain: 'localhost',
+      authorizedKeys: '/home/ann/.ssh/authorized_keys',
     });
   });
 

@@ -1,4 +1,5 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,14 +9,16 @@ import { freePort, waitFor } from '../../../test/support/docker.js';
 const main = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'main.js');
 
 describe('swarmlet up (the built command behind npm start)', () => {
-  it('runs the registry and the deployer agent until Ctrl-C, then stops them all', async () => {
+  it('runs the registry, the deployer agent and the git receiver until Ctrl-C, then stops them all', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'swarmlet-up-'));
-    const [registryPort, agentPort] = [await freePort(), await freePort()];
+    const [registryPort, agentPort, sshPort] = [await freePort(), await freePort(), await freePort()];
     const child = execa('node', [main, 'up'], {
       env: {
         SWARMLET_DATA_DIR: dataDir,
         SWARMLET_REGISTRY_PORT: String(registryPort),
         SWARMLET_AGENT_PORT: String(agentPort),
+        SWARMLET_SSH_PORT: String(sshPort),
+        SWARMLET_AUTHORIZED_KEYS: join(dataDir, 'authorized_keys'),
       },
       reject: false,
       all: true,
@@ -30,6 +33,28 @@ describe('swarmlet up (the built command behind npm start)', () => {
       return response.ok ? ((await response.json()) as { engine: { swarm: string } }) : undefined;
     });
     expect(health.engine.swarm).toBe('active');
+    const token = readFileSync(join(dataDir, 'agent-token'), 'utf8');
+    expect(token).toMatch(/^[0-9a-f]{64}$/);
+    expect((await fetch(`http://127.0.0.1:${agentPort}/v1/apps`)).status).toBe(401);
+    const apps = await fetch(`http://127.0.0.1:${agentPort}/v1/apps`, {
+      headers: { Authorization: `Bearer ${token}` },
+    });
+    expect(await apps.json()).toEqual({ apps: [] });
+    const banner = await waitFor(
+      'the receiver to greet',
+      () =>
+        new Promise<string | undefined>((resolve) => {
+          const socket = connect(sshPort, '127.0.0.1');
+          socket.once('data', (data) => {
+            socket.destroy();
+            resolve(data.toString());
+          });
+          socket.once('error', () => {
+            resolve(undefined);
+          });
+        }),
+    );
+    expect(banner).toMatch(/^SSH-2\.0-/);
 
     child.kill('SIGINT');
     const result = await child;
