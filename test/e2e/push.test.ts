@@ -1,0 +1,154 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type Docker from 'dockerode';
+import { execa, type ResultPromise } from 'execa';
+import { ensureStandInImage, freePort, repoRoot, requireEngine, waitFor } from '../support/docker.js';
+
+const COMPOSE = `version: "3.8"
+services:
+  web:
+    build: .
+    image: \${SWARMLET_REGISTRY}/\${APP_NAME}-web
+    command: ["httpd", "-f", "-p", "8080", "-h", "/www"]
+    ports:
+      - target: 8080
+        published: \${PORT}
+        protocol: tcp
+        mode: host
+    deploy:
+      labels:
+        traefik.enable: "true"
+        traefik.http.routers.web.rule: Host(\`\${APP_NAME}.\${ROOT_DOMAIN}\`)
+`;
+
+/**
+ * `git push` as a user does it, against the platform as `npm start` runs it (`swarmlet up`: registry, agent and
+ * receiver as processes on this machine), with the real OpenSSH client and git.
+ */
+describe('git push to the platform started by swarmlet up', () => {
+  const work = mkdtempSync(join(tmpdir(), 'swarmlet-push-'));
+  const app = `pushed-${process.pid}`;
+  const repo = join(work, 'app');
+  const key = join(work, 'id_ed25519');
+  let docker: Docker | undefined;
+  let platform: ResultPromise | undefined;
+  let sshPort = 0;
+  let port = 0;
+
+  const git = (...args: string[]) =>
+    execa('git', args, {
+      cwd: repo,
+      reject: false,
+      all: true,
+      env: {
+        GIT_AUTHOR_NAME: 't',
+        GIT_AUTHOR_EMAIL: 't@t',
+        GIT_COMMITTER_NAME: 't',
+        GIT_COMMITTER_EMAIL: 't@t',
+        GIT_SSH_COMMAND: `ssh -i ${key} -p ${sshPort} -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR`,
+      },
+    });
+
+  const commit = async (files: Record<string, string>, message: string): Promise<string> => {
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(repo, name), text);
+    await git('add', '-A');
+    await git('commit', '--quiet', '-m', message);
+    return (await git('rev-parse', 'HEAD')).stdout;
+  };
+
+  const served = () =>
+    waitFor('the app to answer', async () => {
+      const response = await fetch(`http://127.0.0.1:${port}/`).catch(() => undefined);
+      return response?.ok ? response.text() : undefined;
+    });
+
+  beforeAll(async () => {
+    docker = await requireEngine();
+    await ensureStandInImage(docker, 'busybox');
+    const [registryPort, agentPort] = [await freePort(), await freePort()];
+    [sshPort, port] = [await freePort(), await freePort()];
+    await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'pusher', '-f', key]);
+    await execa('cp', [`${key}.pub`, join(work, 'authorized_keys')]);
+    platform = execa('node', [join(repoRoot, 'packages/cli/dist/main.js'), 'up'], {
+      env: {
+        SWARMLET_DATA_DIR: join(work, 'data'),
+        SWARMLET_REGISTRY_PORT: String(registryPort),
+        SWARMLET_AGENT_PORT: String(agentPort),
+        SWARMLET_SSH_PORT: String(sshPort),
+        SWARMLET_AUTHORIZED_KEYS: join(work, 'authorized_keys'),
+      },
+      reject: false,
+      all: true,
+    });
+    await waitFor('the agent to answer', async () =>
+      (await fetch(`http://127.0.0.1:${agentPort}/health`).catch(() => undefined))?.ok ? true : undefined,
+    );
+    await waitFor('the receiver to accept git', async () =>
+      (await execa('ssh-keyscan', ['-p', String(sshPort), '127.0.0.1'], { reject: false })).stdout ? true : undefined,
+    );
+    await execa('git', ['init', '--quiet', '-b', 'master', repo]);
+    await git('remote', 'add', 'swarmlet', `ssh://git@127.0.0.1:${sshPort}/${app}`);
+  }, 180_000);
+
+  afterAll(async () => {
+    platform?.kill('SIGINT');
+    await platform;
+    await execa('docker', ['stack', 'rm', app], { reject: false });
+    if (docker) {
+      const engine = docker;
+      await waitFor(
+        'the app containers to go',
+        async () => {
+          const left = await engine.listContainers({
+            all: true,
+            filters: { label: [`com.docker.stack.namespace=${app}`] },
+          });
+          return left.length === 0 ? true : undefined;
+        },
+        { timeoutMs: 60_000 },
+      ).catch(() => undefined);
+      for (const image of await engine.listImages({ filters: { label: [`swarmlet.app=${app}`] } })) {
+        await engine
+          .getImage(image.Id)
+          .remove({ force: true })
+          .catch(() => undefined);
+      }
+    }
+    rmSync(work, { recursive: true, force: true });
+  }, 120_000);
+
+  it('deploys a push to master, showing the build and the URL, and runs the pushed commit', async () => {
+    const sha = await commit(
+      {
+        Dockerfile: 'FROM busybox\nCOPY index.html /www/index.html\n',
+        'index.html': 'pushed one\n',
+        'docker-compose.yml': COMPOSE,
+        '.env': `PORT=${port}\n`,
+      },
+      'one',
+    );
+    const push = await git('push', 'swarmlet', 'master');
+    expect(push.all).toContain('remote: -----> build');
+    expect(push.all).toMatch(/remote: Step 1\/\d+ : FROM busybox/);
+    expect(push.all).toContain(`https://${app}.localhost`);
+    expect(push.exitCode).toBe(0);
+    expect(await served()).toBe('pushed one\n');
+    if (!docker) throw new Error('no engine');
+    const service = (await docker.getService(`${app}_web`).inspect()) as {
+      Spec: { TaskTemplate: { ContainerSpec: { Image: string } } };
+    };
+    expect(service.Spec.TaskTemplate.ContainerSpec.Image).toContain(`/${app}-web:${sha}@sha256:`);
+  }, 300_000);
+
+  it('rejects a push whose build fails, keeps the branch and the running version', async () => {
+    const before = (await git('ls-remote', 'swarmlet', 'refs/heads/master')).stdout.split('\t')[0];
+    await commit({ Dockerfile: 'FROM busybox\nRUN echo "this build breaks" && exit 7\n' }, 'broken');
+    const push = await git('push', 'swarmlet', 'master');
+    expect(push.exitCode).not.toBe(0);
+    expect(push.all).toContain('pre-receive hook declined');
+    expect(push.all).toMatch(/build of web failed: .*non-zero code: 7/);
+    expect((await git('ls-remote', 'swarmlet', 'refs/heads/master')).stdout.split('\t')[0]).toBe(before);
+    expect(await served()).toBe('pushed one\n');
+  }, 300_000);
+});
