@@ -35,6 +35,7 @@ describe('git push to the platform started by swarmlet up', () => {
   let platform: ResultPromise | undefined;
   let sshPort = 0;
   let port = 0;
+  let platformEnv: Record<string, string> = {};
 
   const git = (...args: string[]) =>
     execa('git', args, {
@@ -70,14 +71,15 @@ describe('git push to the platform started by swarmlet up', () => {
     [sshPort, port] = [await freePort(), await freePort()];
     await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'pusher', '-f', key]);
     await execa('cp', [`${key}.pub`, join(work, 'authorized_keys')]);
+    platformEnv = {
+      SWARMLET_DATA_DIR: join(work, 'data'),
+      SWARMLET_REGISTRY_PORT: String(registryPort),
+      SWARMLET_AGENT_PORT: String(agentPort),
+      SWARMLET_SSH_PORT: String(sshPort),
+      SWARMLET_AUTHORIZED_KEYS: join(work, 'authorized_keys'),
+    };
     platform = execa('node', [join(repoRoot, 'packages/cli/dist/main.js'), 'up'], {
-      env: {
-        SWARMLET_DATA_DIR: join(work, 'data'),
-        SWARMLET_REGISTRY_PORT: String(registryPort),
-        SWARMLET_AGENT_PORT: String(agentPort),
-        SWARMLET_SSH_PORT: String(sshPort),
-        SWARMLET_AUTHORIZED_KEYS: join(work, 'authorized_keys'),
-      },
+      env: platformEnv,
       reject: false,
       all: true,
     });
@@ -150,5 +152,25 @@ describe('git push to the platform started by swarmlet up', () => {
     expect(push.all).toMatch(/build of web failed: .*non-zero code: 7/);
     expect((await git('ls-remote', 'swarmlet', 'refs/heads/master')).stdout.split('\t')[0]).toBe(before);
     expect(await served()).toBe('pushed one\n');
+  }, 300_000);
+
+  it('swarmlet deploy runs a local repository at HEAD through the agent, with an exit code that tells', async () => {
+    const swarmlet = (...args: string[]) =>
+      execa('node', [join(repoRoot, 'packages/cli/dist/main.js'), ...args], {
+        env: platformEnv,
+        reject: false,
+        all: true,
+      });
+    const broken = await swarmlet('deploy', repo, '--app', app);
+    expect(broken.exitCode).toBe(1);
+    expect(broken.all).toMatch(/deploy failed: build: build of web failed/);
+    await git('reset', '--quiet', '--hard', 'HEAD~1');
+    await commit({ 'index.html': 'deployed by swarmlet deploy\n' }, 'three');
+    const good = await swarmlet('deploy', repo, '--app', app);
+    expect(good.all).toContain(`${app} is up: https://${app}.localhost`);
+    expect(good.exitCode).toBe(0);
+    await waitFor('the new version', async () =>
+      (await served()) === 'deployed by swarmlet deploy\n' ? true : undefined,
+    );
   }, 300_000);
 });
