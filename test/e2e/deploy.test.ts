@@ -164,6 +164,14 @@ describe('deploying an app through the agent', () => {
       expect.arrayContaining(['computing the build label', `deployed to https://${app}.example.test`]),
     );
     expect(lines).toContainEqual(expect.stringMatching(/^Step 1\/\d+ : FROM busybox/));
+    expect(lines).toContainEqual(
+      expect.stringMatching(new RegExp(`^image web: .*/${app}-web:${sha}@sha256:[0-9a-f]{64}$`)),
+    );
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        /^steps: checkout [\d.]+ s, environment [\d.]+ s, compose [\d.]+ s, build [\d.]+ s, push [\d.]+ s, deploy [\d.]+ s, converge [\d.]+ s$/,
+      ),
+    );
     expect(await served()).toBe('version one\n');
 
     if (!docker) throw new Error('no engine');

@@ -177,6 +177,8 @@ export async function runPipeline(
     report.urls = appUrls(compose);
     report.ok = true;
     report.status = 'succeeded';
+    for (const image of report.images) onLine(`image ${image.service}: ${image.reference}@${image.digest}`);
+    onLine(`steps: ${report.steps.map((entry) => `${entry.step} ${(entry.ms / 1000).toFixed(1)} s`).join(', ')}`);
     for (const url of report.urls) onLine(`deployed to ${url}`);
   } catch (error) {
     report.error = (error as Error).message;

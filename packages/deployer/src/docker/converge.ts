@@ -19,7 +19,7 @@ export interface ConvergeOptions {
   timeoutMs: number;
   /** Updates that started before this moment belong to earlier deploys. */
   since: Date;
-  /** How often to look; default 1 s. */
+  /** How often to look; default 250 ms. */
   intervalMs?: number;
   /** Failed tasks of one service (without an update to roll back) that count as a failed deploy; default 3. */
   maxFailedTasks?: number;
@@ -133,7 +133,7 @@ export async function waitForStack(
         rolledBack: false,
       };
     }
-    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 1000));
+    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 250));
   }
 }
 
