@@ -44,14 +44,16 @@ interface TaskInfo {
   Status?: { State?: string; Err?: string; Message?: string; ContainerStatus?: { ExitCode?: number } };
 }
 
-const FAILED_UPDATE = new Set(['paused', 'rollback_started', 'rollback_paused', 'rollback_completed']);
+/** Update states that end a deploy as failed; `rollback_started` is followed until the rollback ends. */
+const FAILED_UPDATE = new Set(['paused', 'rollback_paused', 'rollback_completed']);
 const FAILED_TASK = new Set(['failed', 'rejected']);
 
 /**
  * Follows the services of stack `stack` until every one runs its desired replicas of its current spec (a task
  * with a health check counts once healthy, as swarm reports it `running` only then), and resolves with the
  * result. A service fails when swarm reports its update paused or rolled back (the deployer's compose asks
- * for `failure_action: rollback`, so the previous version comes back and keeps serving), when it keeps failing
+ * for `failure_action: rollback`; a started rollback is followed to its end, so the previous version serves
+ * again by the time this resolves), when it keeps failing
  * tasks with no update to roll back, or when the time-out passes; the result names the service and the last
  * task error. Progress is handed to `onProgress` whenever it changes.
  */
@@ -99,7 +101,7 @@ export async function waitForStack(
           ok: false,
           service: service.Spec.Name,
           reason: [update?.Message, lastError].filter(Boolean).join(': ') || `update ${ownUpdate}`,
-          rolledBack: ownUpdate.startsWith('rollback'),
+          rolledBack: ownUpdate === 'rollback_completed',
         };
       }
       if (!ownUpdate && recentFailures.length >= (options.maxFailedTasks ?? 3)) {
