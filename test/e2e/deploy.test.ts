@@ -1,13 +1,14 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { execa } from 'execa';
 import { closeServer } from '@swarmlet/common';
 import { createAgentApp, Deployer, readDeployEvents, writeDockerConfig, type DeployResult } from '@swarmlet/deployer';
-import { ensureStandInImage, freePort, requireEngine, waitFor } from '../support/docker.js';
+import { commitFiles } from '../support/git.js';
+import { ensureStandInImage, freePort, removeStack, requireEngine, waitFor } from '../support/docker.js';
 import { startSwarmletRegistry, writeHtpasswd, type TestRegistry } from '../support/registries.js';
 
 const DOCKERFILE = 'FROM busybox\nCOPY index.html /www/index.html\n';
@@ -51,18 +52,7 @@ describe('deploying an app through the agent', () => {
   let port = 0;
   const deployIds: string[] = [];
 
-  const git = (...args: string[]) =>
-    execa('git', args, {
-      cwd: repo,
-      env: { GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' },
-    });
-
-  const commit = async (files: Record<string, string>, message: string): Promise<string> => {
-    for (const [name, text] of Object.entries(files)) writeFileSync(join(repo, name), text);
-    await git('add', '-A');
-    await git('commit', '--quiet', '-m', message);
-    return (await git('rev-parse', 'HEAD')).stdout;
-  };
+  const commit = (files: Record<string, string>, message: string) => commitFiles(repo, files, message);
 
   const deploy = async (sha: string, lines: string[] = []): Promise<DeployResult> => {
     const response = await fetch(`${agentUrl}/v1/apps/${app}/deploys`, {
@@ -112,27 +102,7 @@ describe('deploying an app through the agent', () => {
   }, 120_000);
 
   afterAll(async () => {
-    await execa('docker', ['stack', 'rm', app], { reject: false });
-    if (docker) {
-      const engine = docker;
-      await waitFor(
-        'the app containers to go',
-        async () => {
-          const left = await engine.listContainers({
-            all: true,
-            filters: { label: [`com.docker.stack.namespace=${app}`] },
-          });
-          return left.length === 0 ? true : undefined;
-        },
-        { timeoutMs: 60_000 },
-      ).catch(() => undefined);
-      for (const image of await engine.listImages({ filters: { label: [`swarmlet.app=${app}`] } })) {
-        await engine
-          .getImage(image.Id)
-          .remove({ force: true })
-          .catch(() => undefined);
-      }
-    }
+    await removeStack(docker, app, `swarmlet.app=${app}`);
     if (agent) await closeServer(agent);
     await registry?.stop();
     rmSync(work, { recursive: true, force: true });

@@ -1,9 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { execa, type ResultPromise } from 'execa';
-import { ensureStandInImage, freePort, repoRoot, requireEngine, waitFor } from '../support/docker.js';
+import { commitFiles, gitIn } from '../support/git.js';
+import { ensureStandInImage, freePort, removeStack, repoRoot, requireEngine, waitFor } from '../support/docker.js';
 
 const COMPOSE = `version: "3.8"
 services:
@@ -38,25 +39,11 @@ describe('git push to the platform started by swarmlet up', () => {
   let platformEnv: Record<string, string> = {};
 
   const git = (...args: string[]) =>
-    execa('git', args, {
-      cwd: repo,
-      reject: false,
-      all: true,
-      env: {
-        GIT_AUTHOR_NAME: 't',
-        GIT_AUTHOR_EMAIL: 't@t',
-        GIT_COMMITTER_NAME: 't',
-        GIT_COMMITTER_EMAIL: 't@t',
-        GIT_SSH_COMMAND: `ssh -i ${key} -p ${sshPort} -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR`,
-      },
+    gitIn(repo, args, {
+      GIT_SSH_COMMAND: `ssh -i ${key} -p ${sshPort} -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR`,
     });
 
-  const commit = async (files: Record<string, string>, message: string): Promise<string> => {
-    for (const [name, text] of Object.entries(files)) writeFileSync(join(repo, name), text);
-    await git('add', '-A');
-    await git('commit', '--quiet', '-m', message);
-    return (await git('rev-parse', 'HEAD')).stdout;
-  };
+  const commit = (files: Record<string, string>, message: string) => commitFiles(repo, files, message);
 
   const served = () =>
     waitFor('the app to answer', async () => {
@@ -96,27 +83,7 @@ describe('git push to the platform started by swarmlet up', () => {
   afterAll(async () => {
     platform?.kill('SIGINT');
     await platform;
-    await execa('docker', ['stack', 'rm', app], { reject: false });
-    if (docker) {
-      const engine = docker;
-      await waitFor(
-        'the app containers to go',
-        async () => {
-          const left = await engine.listContainers({
-            all: true,
-            filters: { label: [`com.docker.stack.namespace=${app}`] },
-          });
-          return left.length === 0 ? true : undefined;
-        },
-        { timeoutMs: 60_000 },
-      ).catch(() => undefined);
-      for (const image of await engine.listImages({ filters: { label: [`swarmlet.app=${app}`] } })) {
-        await engine
-          .getImage(image.Id)
-          .remove({ force: true })
-          .catch(() => undefined);
-      }
-    }
+    await removeStack(docker, app, `swarmlet.app=${app}`);
     rmSync(work, { recursive: true, force: true });
   }, 120_000);
 

@@ -7,6 +7,7 @@ import {
   ensureStandInImage,
   freePort,
   localCaCertificates,
+  removeStack,
   repoRoot,
   requireEngine,
   TEST_LABELS,
@@ -112,18 +113,7 @@ describe('registry core stack on the swarm', () => {
     rmSync(work, { recursive: true, force: true });
     if (!docker) return;
     const engine = docker;
-    await execa('docker', ['stack', 'rm', stack], { reject: false });
-    await waitFor(
-      'the registry stack containers to go',
-      async () => {
-        const left = await engine.listContainers({
-          all: true,
-          filters: { label: [`com.docker.stack.namespace=${stack}`] },
-        });
-        return left.length === 0 ? true : undefined;
-      },
-      { timeoutMs: 60_000 },
-    ).catch(() => undefined);
+    await removeStack(engine, stack);
     await execa('docker', ['node', 'update', '--label-rm', 'swarmlet.registry', nodeId], { reject: false });
     await waitFor(
       'the stack network and volume to be removable',

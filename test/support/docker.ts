@@ -95,3 +95,30 @@ export async function waitFor<T>(
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
+
+/**
+ * Removes stack `stack` and waits (up to a minute) until its containers are gone, then removes the images
+ * carrying `imageLabel` (`key=value`), if given. Never throws: it is cleanup.
+ */
+export async function removeStack(docker: Docker | undefined, stack: string, imageLabel?: string): Promise<void> {
+  await execa('docker', ['stack', 'rm', stack], { reject: false });
+  if (!docker) return;
+  await waitFor(
+    `the containers of stack ${stack} to go`,
+    async () => {
+      const left = await docker.listContainers({
+        all: true,
+        filters: { label: [`com.docker.stack.namespace=${stack}`] },
+      });
+      return left.length === 0 ? true : undefined;
+    },
+    { timeoutMs: 60_000 },
+  ).catch(() => undefined);
+  if (!imageLabel) return;
+  for (const image of await docker.listImages({ filters: { label: [imageLabel] } })) {
+    await docker
+      .getImage(image.Id)
+      .remove({ force: true })
+      .catch(() => undefined);
+  }
+}

@@ -2,9 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
-import { execa } from 'execa';
 import tar from 'tar-fs';
-import { ensureStandInImage, freePort, requireEngine, waitFor } from '../../../../test/support/docker.js';
+import { ensureStandInImage, freePort, removeStack, requireEngine, waitFor } from '../../../../test/support/docker.js';
 import { startSwarmletRegistry, writeHtpasswd, type TestRegistry } from '../../../../test/support/registries.js';
 import { waitForStack } from './converge.js';
 import { writeDockerConfig } from './credentials.js';
@@ -78,27 +77,7 @@ describe('build, push, stack deploy and convergence', () => {
   }, 120_000);
 
   afterAll(async () => {
-    await execa('docker', ['stack', 'rm', stack], { reject: false });
-    if (docker) {
-      const remaining = engine();
-      await waitFor(
-        'the stack containers to go',
-        async () => {
-          const left = await remaining.listContainers({
-            all: true,
-            filters: { label: [`com.docker.stack.namespace=${stack}`] },
-          });
-          return left.length === 0 ? true : undefined;
-        },
-        { timeoutMs: 60_000 },
-      ).catch(() => undefined);
-      const images = await remaining.listImages({ filters: { label: [`swarmlet.test.flow=${suffix}`] } });
-      for (const image of images)
-        await remaining
-          .getImage(image.Id)
-          .remove({ force: true })
-          .catch(() => undefined);
-    }
+    await removeStack(docker, stack, `swarmlet.test.flow=${suffix}`);
     await registry?.stop();
     rmSync(work, { recursive: true, force: true });
   }, 120_000);
