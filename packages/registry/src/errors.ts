@@ -23,7 +23,6 @@ export const ERROR_CODES = {
   RANGE_INVALID: { status: 416, message: 'invalid content range' },
   PAGINATION_NUMBER_INVALID: { status: 400, message: 'invalid number of results requested' },
   MANIFEST_TOO_LARGE: { status: 413, message: 'manifest too large' },
-  REQUEST_INVALID: { status: 400, message: 'invalid request' },
   METHOD_UNKNOWN: { status: 405, message: 'method not allowed for this resource' },
   NOT_FOUND: { status: 404, message: 'no such endpoint' },
   UNKNOWN: { status: 500, message: 'unknown error' },

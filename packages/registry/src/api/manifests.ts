@@ -42,7 +42,6 @@ export async function getManifest(ctx: Koa.Context, stores: Stores, name: string
     return;
   }
   ctx.body = stored.body;
-  ctx.type = stored.manifest.mediaType;
 }
 
 /** DELETE of a manifest by digest (with its tags) or of a tag, when deletes are enabled. */
