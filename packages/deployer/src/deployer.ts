@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { validateAppName } from './app-name.js';
-import { buildContextTar } from './build-context.js';
+import { packBuildContext } from './build-context.js';
 import { loadCompose } from './compose/load.js';
 import type { DeployResult } from './deploy-stream.js';
 import { waitForStack } from './docker/converge.js';
@@ -10,7 +10,7 @@ import { deployStack } from './docker/stack.js';
 import { assembleEnvironment } from './environment/assemble.js';
 import { DeployHistory, type DeployRecord } from './history.js';
 import { runPipeline, type DeployRequest, type PipelineSettings, type ProjectSteps } from './pipeline.js';
-import { DeployQueue, SUPERSEDED } from './queue.js';
+import { DeployQueue } from './queue.js';
 
 /** The deployer's settings beyond the pipeline's. */
 export interface DeployerSettings extends PipelineSettings {
@@ -39,9 +39,9 @@ export class Deployer {
     this.history = new DeployHistory(settings.historyDir);
     this.project = {
       environment: (tree, platform, onLine) =>
-        assembleEnvironment(tree, platform, settings.entrypointTimeoutMs, onLine),
+        assembleEnvironment(tree, platform, { timeoutMs: settings.entrypointTimeoutMs, onLine }),
       loadCompose,
-      buildContext: buildContextTar,
+      buildContext: packBuildContext,
     };
   }
 
@@ -142,10 +142,10 @@ export class Deployer {
   ): Promise<DeployResult> {
     if (this.queue.busy(app)) onLine(`another deploy of ${app} is under way: waiting for it to finish`);
     const answer = await this.queue.run(app, job);
-    if (answer === SUPERSEDED) {
+    if (answer.status === 'superseded') {
       onLine('superseded by a newer deploy of this app: nothing deployed');
       return { ok: false, status: 'superseded' };
     }
-    return answer;
+    return answer.value;
   }
 }

@@ -1,42 +1,157 @@
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeployHistory, KEPT_PER_APP } from './history.js';
 
+const historyDir = (): string => mkdtempSync(join(tmpdir(), 'swarmlet-history-'));
+
+/** Lets the log's write stream reach the disk: its writes complete on later turns of the event loop. */
+async function logOnDisk(history: DeployHistory, app: string, id: string, expected: string): Promise<string> {
+  let text = '';
+  for (let turn = 0; turn < 200 && text !== expected; turn++) {
+    await new Promise((resolve) => setImmediate(resolve));
+    text = (await history.log(app, id)) ?? '';
+  }
+  return text;
+}
+
 describe('DeployHistory', () => {
-  it('records a deploy with its log and outcome, lists newest first, and keeps the last 20 per app', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'swarmlet-history-'));
+  it('writes the record when a deploy starts, appends the log as it streams, and the outcome at the end', async () => {
+    const dir = historyDir();
     const history = new DeployHistory(dir);
+    const deploy = await history.start('shop', { commit: 'abc123', branch: 'master' });
+    const { id } = deploy.record;
+    expect(id).toMatch(/^\d{8}T\d{9}Z-[0-9a-f]{6}$/);
+    const running = JSON.parse(readFileSync(join(dir, 'shop', id, 'record.json'), 'utf8')) as unknown;
+    expect(running).toEqual({
+      id,
+      app: 'shop',
+      commit: 'abc123',
+      branch: 'master',
+      status: 'running',
+      startedAt: deploy.record.startedAt,
+      steps: [],
+      images: [],
+    });
+    deploy.log('-----> checkout');
+    deploy.log('building web');
+    expect(await logOnDisk(history, 'shop', id, '-----> checkout\nbuilding web\n')).toBe(
+      '-----> checkout\nbuilding web\n',
+    );
+    deploy.log('done');
+    const finished = await deploy.finish({
+      status: 'succeeded',
+      steps: [
+        { step: 'build', ms: 1200 },
+        { step: 'push', ms: 300 },
+      ],
+      images: [{ service: 'web', reference: '127.0.0.1:5000/shop-web:abc123', digest: 'sha256:00ff' }],
+      urls: ['https://shop.example.test'],
+      resolvedCompose: 'services:\n  web:\n    image: 127.0.0.1:5000/shop-web:abc123\n',
+    });
+    expect(finished.finishedAt).toEqual(expect.any(String));
+    expect(await history.get('shop', id)).toEqual(finished);
+    expect(finished).toMatchObject({
+      id,
+      status: 'succeeded',
+      steps: [
+        { step: 'build', ms: 1200 },
+        { step: 'push', ms: 300 },
+      ],
+      images: [{ service: 'web', digest: 'sha256:00ff' }],
+      resolvedCompose: expect.stringContaining('shop-web:abc123') as string,
+    });
+    expect(await history.log('shop', id)).toBe('-----> checkout\nbuilding web\ndone\n');
+    expect(readdirSync(join(dir, 'shop', id)).sort()).toEqual(['log', 'record.json']);
+  });
+
+  it('lists an app newest first and keeps its last 20 deploys, leaving other apps alone', async () => {
+    const dir = historyDir();
+    const history = new DeployHistory(dir);
+    const other = await history.start('blog', { commit: 'b0', branch: 'main' });
+    await other.finish({ status: 'failed', error: 'build: no Dockerfile' });
     const ids: string[] = [];
-    for (let index = 0; index < KEPT_PER_APP + 2; index++) {
+    for (let index = 0; index < KEPT_PER_APP + 3; index++) {
       const deploy = await history.start('shop', { commit: `c${index}`, branch: 'master' });
-      deploy.log(`building ${index}`);
-      deploy.log('done');
-      await deploy.finish({
-        status: 'succeeded',
-        steps: [{ step: 'build', ms: 5 }],
-        resolvedCompose: `version: "${index}"\n`,
-      });
+      deploy.log(`deploy ${index}`);
+      await deploy.finish({ status: 'succeeded' });
       ids.push(deploy.record.id);
     }
     const list = await history.list('shop');
-    expect(list).toHaveLength(KEPT_PER_APP);
-    expect(list[0]).toMatchObject({
-      commit: `c${KEPT_PER_APP + 1}`,
-      status: 'succeeded',
-      steps: [{ step: 'build', ms: 5 }],
-    });
-    expect(list.at(-1)?.commit).toBe('c2');
-    expect(readdirSync(join(dir, 'shop'))).toHaveLength(KEPT_PER_APP);
-    expect(await history.log('shop', ids.at(-1) ?? '')).toBe(`building ${KEPT_PER_APP + 1}\ndone\n`);
+    expect(KEPT_PER_APP).toBe(20);
+    expect(list.map((record) => record.commit)).toEqual(
+      Array.from({ length: KEPT_PER_APP }, (_, index) => `c${KEPT_PER_APP + 2 - index}`),
+    );
+    expect(readdirSync(join(dir, 'shop')).sort()).toEqual(ids.slice(3).sort());
     expect(await history.get('shop', ids[0] ?? '')).toBeUndefined();
+    expect(await history.log('shop', ids[2] ?? '')).toBeUndefined();
+    expect(await history.log('shop', ids.at(-1) ?? '')).toBe(`deploy ${KEPT_PER_APP + 2}\n`);
+    expect(await history.list('blog')).toEqual([expect.objectContaining({ id: other.record.id, status: 'failed' })]);
+    expect(await history.apps()).toEqual(['blog', 'shop']);
+  });
+
+  it('answers an app without deploys, and an empty history, with nothing', async () => {
+    const history = new DeployHistory(join(historyDir(), 'not-created-yet'));
+    expect(await history.apps()).toEqual([]);
+    expect(await history.list('shop')).toEqual([]);
+    expect(await history.get('shop', '20250101T000000000Z-abcdef')).toBeUndefined();
+    expect(await history.log('shop', '20250101T000000000Z-abcdef')).toBeUndefined();
+  });
+
+  it('replaces record.json whole, leaving no temporary file behind', async () => {
+    const dir = historyDir();
+    const history = new DeployHistory(dir);
+    const deploy = await history.start('shop', { commit: 'c', branch: 'master' });
+    await deploy.finish({ status: 'failed', error: 'converge: service shop_web failed' });
+    const files = readdirSync(join(dir, 'shop', deploy.record.id));
+    expect(files.filter((name) => name.endsWith('.tmp'))).toEqual([]);
+    expect(JSON.parse(readFileSync(join(dir, 'shop', deploy.record.id, 'record.json'), 'utf8'))).toMatchObject({
+      status: 'failed',
+      error: 'converge: service shop_web failed',
+    });
+  });
+
+  it('skips a record it cannot read and anything in its directories that is not a deploy or an app', async () => {
+    const dir = historyDir();
+    const history = new DeployHistory(dir);
+    const good = await history.start('shop', { commit: 'good', branch: 'master' });
+    await good.finish({ status: 'succeeded' });
+    const broken = await history.start('shop', { commit: 'broken', branch: 'master' });
+    await broken.finish({ status: 'succeeded' });
+    writeFileSync(join(dir, 'shop', broken.record.id, 'record.json'), '{ half a record');
+    mkdirSync(join(dir, 'shop', 'not-a-deploy'));
+    mkdirSync(join(dir, 'Not_An_App'));
+    mkdirSync(join(dir, '.trash'));
+    writeFileSync(join(dir, 'stray-file'), '');
+    expect((await history.list('shop')).map((record) => record.commit)).toEqual(['good']);
     expect(await history.apps()).toEqual(['shop']);
   });
 
-  it('refuses app names and ids that could reach outside its directory', async () => {
-    const history = new DeployHistory(mkdtempSync(join(tmpdir(), 'swarmlet-history-')));
-    await expect(history.start('../escape', { commit: 'c', branch: 'main' })).rejects.toThrow('invalid app name');
-    await expect(history.list('a/b')).rejects.toThrow('invalid app name');
-    expect(await history.get('shop', '../../etc')).toBeUndefined();
+  it('refuses app names and ids that could reach outside its directory, before touching the disk', async () => {
+    const dir = historyDir();
+    const history = new DeployHistory(dir);
+    for (const app of ['../escape', 'a/b', '..', '.hidden', 'Shop', '', 'a'.repeat(64), 'shop..x', 'a\0b']) {
+      await expect(history.start(app, { commit: 'c', branch: 'main' })).rejects.toThrow('invalid app name');
+      await expect(history.list(app)).rejects.toThrow('invalid app name');
+      await expect(history.get(app, '20250101T000000000Z-abcdef')).rejects.toThrow('invalid app name');
+    }
+    expect(readdirSync(dir)).toEqual([]);
+    for (const id of ['../../etc', '..', 'record.json', '20250101T000000000Z-abcdef/../x']) {
+      expect(await history.get('shop', id)).toBeUndefined();
+      expect(await history.log('shop', id)).toBeUndefined();
+    }
+    expect(existsSync(join(dir, 'shop'))).toBe(false);
+  });
+
+  it('gives strictly increasing ids, so deploys started in the same millisecond keep their order', async () => {
+    const history = new DeployHistory(historyDir());
+    const started = await Promise.all(
+      Array.from({ length: 5 }, (_, index) => history.start('shop', { commit: `c${index}`, branch: 'main' })),
+    );
+    const ids = started.map((deploy) => deploy.record.id);
+    expect([...ids].sort()).toEqual(ids);
+    expect(new Set(ids.map((id) => id.slice(0, 19))).size).toBe(5);
+    await Promise.all(started.map((deploy) => deploy.finish({ status: 'succeeded' })));
+    expect((await history.list('shop')).map((record) => record.commit)).toEqual(['c4', 'c3', 'c2', 'c1', 'c0']);
   });
 });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { createWriteStream, type Dirent } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { validateAppName } from './app-name.js';
 
@@ -13,8 +13,9 @@ export interface DeployRecord {
   status: 'running' | 'succeeded' | 'failed' | 'superseded';
   startedAt: string;
   finishedAt?: string;
-  /** Each step's duration in milliseconds. */
+  /** Each step's duration in milliseconds, in order. */
   steps: { step: string; ms: number }[];
+  /** Every image pushed, with the digest the registry answered. */
   images: { service: string; reference: string; digest: string }[];
   urls?: string[];
   error?: string;
@@ -24,101 +25,173 @@ export interface DeployRecord {
   rollbackOf?: string;
 }
 
-/** A deploy being recorded: its log grows line by line, and `finish` writes the outcome. */
+/** What a finished deploy adds to its record. */
+export type DeployOutcome = Partial<Omit<DeployRecord, 'id' | 'app' | 'startedAt' | 'finishedAt'>>;
+
+/** A deploy being recorded: its log grows line by line as the deploy runs, and `finish` writes the outcome. */
 export interface RecordingDeploy {
-  record: DeployRecord;
+  /** The record as written when the deploy started. */
+  readonly record: DeployRecord;
+  /** Appends one line to the deploy's log file. */
   log(line: string): void;
-  finish(outcome: Partial<Omit<DeployRecord, 'id' | 'app' | 'startedAt'>>): Promise<DeployRecord>;
+  /**
+   * Closes the log, writes the finished record and prunes the app's oldest deploys; resolves with the record.
+   * @throws HistoryError when a line of the log could not be written (the record is written all the same).
+   */
+  finish(outcome: DeployOutcome): Promise<DeployRecord>;
 }
 
-/** How many deploys per app the history keeps. */
+/** The history could not write what it was given. */
+export class HistoryError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'HistoryError';
+  }
+}
+
+/** How many deploys of each app the history keeps. */
 export const KEPT_PER_APP = 20;
 
+const DEPLOY_ID = /^\d{8}T\d{9}Z-[0-9a-f]{6}$/;
+const RECORD = 'record.json';
+const LOG = 'log';
+
 /**
- * The deploy history on disk: `<dir>/<app>/<id>/record.json` (replaced atomically) and `<dir>/<app>/<id>/log`
- * (appended as the deploy runs). Ids sort by start time (milliseconds, strictly increasing within a process),
- * newest last; the newest {@link KEPT_PER_APP} deploys of
- * each app are kept. App names are validated before they touch the disk.
+ * The deploy history on disk, one directory per deploy:
+ *
+ * ```
+ * <dir>/
+ *   <app>/                        a validated app name (see app-name.ts)
+ *     20250102T030405678Z-1a2b3c/ the deploy's id: its start time, then random hex; ids sort by start time
+ *       record.json               the DeployRecord, replaced whole through a synced temporary file and a rename
+ *       log                       every line of the deploy's log, appended as it streams
+ * ```
+ *
+ * Ids given out by one history are strictly increasing, so its list is in the order deploys started. The
+ * newest {@link KEPT_PER_APP} deploys of each app are kept; older ones are removed when a deploy finishes. App
+ * names are validated and ids checked against their format before they reach a path.
  */
 export class DeployHistory {
   private lastStart = 0;
 
   constructor(private readonly dir: string) {}
 
-  /** Records the start of a deploy and returns the handle to log and finish it. */
+  /**
+   * Records the start of a deploy of `app` and returns the handle to log and finish it.
+   * @throws Error for an invalid app name, before anything touches the disk.
+   */
   async start(app: string, fields: { commit: string; branch: string; rollbackOf?: string }): Promise<RecordingDeploy> {
     validateAppName(app);
     this.lastStart = Math.max(Date.now(), this.lastStart + 1);
-    const startedAt = new Date(this.lastStart);
-    const id = `${startedAt.toISOString().replace(/[-:.]/g, '')}-${randomBytes(3).toString('hex')}`;
-    const record: DeployRecord = {
-      id,
-      app,
-      ...fields,
-      status: 'running',
-      startedAt: startedAt.toISOString(),
-      steps: [],
-      images: [],
-    };
+    const startedAt = new Date(this.lastStart).toISOString();
+    const id = `${startedAt.replace(/[-:.]/g, '')}-${randomBytes(3).toString('hex')}`;
+    const record: DeployRecord = { id, app, ...fields, status: 'running', startedAt, steps: [], images: [] };
     const deployDir = join(this.dir, app, id);
     await mkdir(deployDir, { recursive: true });
     await this.write(record);
-    const log = createWriteStream(join(deployDir, 'log'), { flags: 'a' });
+    const log = createWriteStream(join(deployDir, LOG), { flags: 'a' });
+    let logError: Error | undefined;
+    log.on('error', (error) => {
+      logError ??= error;
+    });
     return {
       record,
       log: (line) => {
-        log.write(`${line}\n`);
+        if (!logError) log.write(`${line}\n`);
       },
       finish: async (outcome) => {
-        await new Promise<void>((resolve) => log.end(resolve));
+        await new Promise<void>((resolve) => {
+          if (log.destroyed) resolve();
+          else log.end(resolve);
+        });
         const finished: DeployRecord = { ...record, ...outcome, finishedAt: new Date().toISOString() };
         await this.write(finished);
         await this.prune(app);
+        if (logError) {
+          throw new HistoryError(`the log of deploy ${id} of ${app} could not be written: ${logError.message}`, {
+            cause: logError,
+          });
+        }
         return finished;
       },
     };
   }
 
-  /** The app's deploys, newest first. */
+  /**
+   * The app's recorded deploys, newest first; a deploy whose record cannot be read is left out.
+   * @throws Error for an invalid app name.
+   */
   async list(app: string): Promise<DeployRecord[]> {
     const ids = (await this.ids(validateAppName(app))).reverse();
     const records = await Promise.all(ids.map((id) => this.get(app, id)));
-    return records.filter((record): record is DeployRecord => record !== undefined);
+    return records.filter((record) => record !== undefined);
   }
 
-  /** One deploy, or undefined. */
+  /**
+   * One deploy's record, or undefined when there is none with that id (or the id is malformed).
+   * @throws Error for an invalid app name.
+   */
   async get(app: string, id: string): Promise<DeployRecord | undefined> {
-    if (!/^[0-9TZ]+-[0-9a-f]{6}$/.test(id)) return undefined;
+    validateAppName(app);
+    if (!DEPLOY_ID.test(id)) return undefined;
     try {
-      return JSON.parse(
-        await readFile(join(this.dir, validateAppName(app), id, 'record.json'), 'utf8'),
-      ) as DeployRecord;
-    } catch {
-      return undefined;
+      return JSON.parse(await readFile(join(this.dir, app, id, RECORD), 'utf8')) as DeployRecord;
+    } catch (error) {
+      if (error instanceof SyntaxError || (error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
     }
   }
 
-  /** A deploy's full log, or undefined. */
+  /**
+   * A deploy's full log as written so far, or undefined when there is no such deploy.
+   * @throws Error for an invalid app name.
+   */
   async log(app: string, id: string): Promise<string | undefined> {
     if (!(await this.get(app, id))) return undefined;
-    return readFile(join(this.dir, app, id, 'log'), 'utf8').catch(() => '');
+    try {
+      return await readFile(join(this.dir, app, id, LOG), 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return '';
+      throw error;
+    }
   }
 
-  /** Every app with a recorded deploy, sorted. */
+  /** Every app with a directory in the history, sorted; anything that is not an app's directory is skipped. */
   async apps(): Promise<string[]> {
-    const names = await readdir(this.dir).catch(() => []);
-    return names.filter((name) => !name.startsWith('.')).sort();
+    const entries = await this.entries(this.dir);
+    return entries
+      .filter((entry) => entry.isDirectory() && isAppName(entry.name))
+      .map((entry) => entry.name)
+      .sort();
   }
 
   private async ids(app: string): Promise<string[]> {
-    const names = await readdir(join(this.dir, app)).catch(() => []);
-    return names.filter((name) => /^[0-9TZ]+-[0-9a-f]{6}$/.test(name)).sort();
+    const entries = await this.entries(join(this.dir, app));
+    return entries
+      .filter((entry) => entry.isDirectory() && DEPLOY_ID.test(entry.name))
+      .map((entry) => entry.name)
+      .sort();
+  }
+
+  private async entries(dir: string): Promise<Dirent[]> {
+    try {
+      return await readdir(dir, { withFileTypes: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
   }
 
   private async write(record: DeployRecord): Promise<void> {
-    const path = join(this.dir, record.app, record.id, 'record.json');
+    const path = join(this.dir, record.app, record.id, RECORD);
     const temporary = `${path}.${randomBytes(4).toString('hex')}.tmp`;
-    await writeFile(temporary, `${JSON.stringify(record, null, 2)}\n`);
+    const file = await open(temporary, 'w');
+    try {
+      await file.writeFile(`${JSON.stringify(record, null, 2)}\n`);
+      await file.sync();
+    } finally {
+      await file.close();
+    }
     await rename(temporary, path);
   }
 
@@ -127,5 +200,14 @@ export class DeployHistory {
     for (const id of ids.slice(0, Math.max(ids.length - KEPT_PER_APP, 0))) {
       await rm(join(this.dir, app, id), { recursive: true, force: true });
     }
+  }
+}
+
+function isAppName(name: string): boolean {
+  try {
+    validateAppName(name);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -19,3 +19,26 @@ export { Deployer, type DeployerSettings } from './deployer.js';
 export { deployEventStream, readDeployEvents, type DeployEvent, type DeployResult } from './deploy-stream.js';
 export type { DeployRequest } from './pipeline.js';
 export { writeDockerConfig } from './docker/credentials.js';
+export { interpolateString, interpolateValue, InterpolationError, type Variables } from './compose/interpolate.js';
+export { ComposeError } from './compose/compose-error.js';
+export { COMPOSE_FILE_NAMES, loadCompose, type LoadedCompose } from './compose/load.js';
+export { DotenvError, parseDotenv } from './environment/dotenv.js';
+export {
+  EntrypointError,
+  sourceEntrypoint,
+  type EntrypointOptions,
+  type OutputStream,
+} from './environment/entrypoint.js';
+export {
+  assembleEnvironment,
+  DEFAULT_PATH,
+  DEFAULT_REGISTRY,
+  platformEnvironment,
+  type DeployEnvironment,
+  type PlatformVariables,
+  type VariableSource,
+} from './environment/assemble.js';
+export { BuildContextError, packBuildContext, type BuildContext } from './build-context.js';
+export { OutsideTreeError, resolveInTree } from './tree-path.js';
+export { DeployHistory, HistoryError, KEPT_PER_APP, type DeployRecord, type RecordingDeploy } from './history.js';
+export { DeployQueue, type QueueOutcome } from './queue.js';

@@ -1,12 +1,16 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
+import type { BuildContext } from './build-context.js';
 import { checkoutCommit } from './checkout.js';
-import { appUrls, planBuilds, resolveCompose, type ComposeFile } from './compose/resolve.js';
+import type { Variables } from './compose/interpolate.js';
+import type { LoadedCompose } from './compose/load.js';
+import { appUrls, planBuilds, resolveCompose } from './compose/resolve.js';
 import type { DeployResult } from './deploy-stream.js';
 import { waitForStack } from './docker/converge.js';
 import { buildImage, hasImage, pushImage, tagImage, type RegistryAuth } from './docker/images.js';
 import { deployStack } from './docker/stack.js';
+import type { DeployEnvironment, PlatformVariables, VariableSource } from './environment/assemble.js';
 
 /** A request to deploy an app's repository at a commit. */
 export interface DeployRequest {
@@ -39,15 +43,11 @@ export interface PipelineSettings {
 /** The project-reading steps of a deploy, supplied by the modules that own them. */
 export interface ProjectSteps {
   /** The deploy's environment: the platform's variables, then `.env`, then what `entrypoint` exports. */
-  environment(
-    tree: string,
-    platform: Record<string, string>,
-    onLine: (line: string) => void,
-  ): Promise<Record<string, string>>;
+  environment(tree: string, platform: PlatformVariables, onLine: (line: string) => void): Promise<DeployEnvironment>;
   /** The project's compose file, read and interpolated with `env`. */
-  loadCompose(tree: string, env: Record<string, string>): Promise<{ path: string; compose: ComposeFile }>;
+  loadCompose(tree: string, env: Variables): Promise<LoadedCompose>;
   /** A tar of a build context below the tree, honouring `.dockerignore`. */
-  buildContext(tree: string, context: string, dockerfile: string): Promise<NodeJS.ReadableStream>;
+  buildContext(tree: string, context: string, dockerfile: string): Promise<BuildContext>;
 }
 
 /** What a finished pipeline reports besides success. */
@@ -95,18 +95,23 @@ export async function runPipeline(
         ...(request.objectDirectories && { objectDirectories: request.objectDirectories }),
       }),
     );
-    const platform = {
-      PATH: settings.path,
-      SWARMLET_REGISTRY: settings.registry,
-      ROOT_DOMAIN: settings.rootDomain,
-      SWARMLET_USERNAME: settings.username,
-      TRAEFIK_NETWORK: settings.traefikNetwork,
-      APP_NAME: request.app,
-      GIT_SHA: commit,
-      GIT_BRANCH: request.branch,
+    const platform: PlatformVariables = {
+      registry: settings.registry,
+      rootDomain: settings.rootDomain,
+      username: settings.username,
+      traefikNetwork: settings.traefikNetwork,
+      app: request.app,
+      commit,
+      branch: request.branch,
+      path: settings.path,
     };
-    const env = await step('environment', () => project.environment(tree, platform, onLine));
-    const { compose } = await step('compose', () => project.loadCompose(tree, env));
+    const { env } = await step('environment', async () => {
+      const assembled = await project.environment(tree, platform, onLine);
+      for (const line of describeSources(assembled.sources)) onLine(line);
+      return assembled;
+    });
+    const { file, compose } = await step('compose', () => project.loadCompose(tree, env));
+    onLine(`read ${file}: ${Object.keys(compose.services).join(', ')}`);
     const targets = planBuilds(compose, request.app, env.SWARMLET_REGISTRY ?? settings.registry, commit);
     const images: Record<string, string> = {};
     await step('build', async () => {
@@ -118,11 +123,13 @@ export async function runPipeline(
         onLine(
           `building ${target.images.map((image) => image.service).join(', ')} from ${target.context}/${target.dockerfile}`,
         );
+        const context = await project.buildContext(tree, target.context, target.dockerfile);
+        onLine(`build context ${target.context}: ${context.entries.length} entries after .dockerignore`);
         await buildImage(
           docker,
           {
-            context: await project.buildContext(tree, target.context, target.dockerfile),
-            dockerfile: target.dockerfile,
+            context: context.tar,
+            dockerfile: context.dockerfile,
             tag: immutable,
             buildArgs: target.args,
             labels: { ...target.labels, 'swarmlet.managed': 'true', 'swarmlet.app': request.app },
@@ -185,4 +192,11 @@ export async function runPipeline(
     onLine(`deploy failed: ${report.error}`);
   }
   return report;
+}
+
+/** The environment's variable names by where they came from, one line per source; never a value. */
+function describeSources(sources: Record<string, VariableSource>): string[] {
+  const names = new Map<VariableSource, string[]>();
+  for (const [name, source] of Object.entries(sources)) names.set(source, [...(names.get(source) ?? []), name]);
+  return [...names].map(([source, list]) => `variables from ${source}: ${list.join(', ')}`);
 }

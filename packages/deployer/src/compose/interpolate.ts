@@ -1,38 +1,40 @@
+/** The variables an interpolation reads; a name that is absent (or `undefined`) is unset. */
+export type Variables = Readonly<Record<string, string | undefined>>;
+
 /**
- * A `${…}` that cannot be resolved: a required variable that is unset (or empty, with `:?`), or a malformed
- * expression. `path` says where in the file (`services.web.image`), `variable` which variable.
+ * A `${…}` that cannot be resolved. `path` says where the text sits (`services.web.image`); `variable` names the
+ * required variable that is missing (undefined for a malformed expression); `reason` is the message without the
+ * path.
  */
 export class InterpolationError extends Error {
   constructor(
     readonly path: string,
-    message: string,
+    readonly reason: string,
     readonly variable?: string,
   ) {
-    super(`${path}: ${message}`);
+    super(`${path}: ${reason}`);
     this.name = 'InterpolationError';
   }
 }
 
-const NAME = /^[A-Za-z_][A-Za-z0-9_]*/;
-const EXPRESSION = /^([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])([\s\S]*))?$/;
+const NAME = /[_a-z][_a-z0-9]*/iy;
+const BRACED = /\$\{[_a-z][_a-z0-9]*(?::?[-+?].*)?\}/iy;
+const EXPRESSION = /^([_a-z][_a-z0-9]*)(?:(:?[-+?])([\s\S]*))?$/i;
 
 /**
- * Interpolates one string as Docker Compose does: `$$` is a literal `$`; `$VAR` and `${VAR}` (empty when unset);
- * `${VAR:-default}` / `${VAR-default}` (default when unset or empty / unset); `${VAR:?message}` / `${VAR?message}`
- * (an error when unset or empty / unset); `${VAR:+other}` / `${VAR+other}` (other when set and non-empty / set);
- * defaults and messages are interpolated in turn, so `${A:-${B}}` works. With `keepStrayDollars`, a `$` that
- * starts no expression stays as it is (for `.env` values such as passwords) instead of being an error.
- * @throws InterpolationError naming `path` (and the variable) for a required variable or a malformed expression.
+ * Interpolates one string as Docker Compose does: `$$` is a literal `$`; `$VAR` and `${VAR}` are the value, or
+ * empty when unset; `${VAR:-default}` / `${VAR-default}` give the default when VAR is unset or empty / unset;
+ * `${VAR:+other}` / `${VAR+other}` give `other` when VAR is set and non-empty / set, else empty;
+ * `${VAR:?message}` / `${VAR?message}` fail when VAR is unset or empty / unset. A default, replacement or message
+ * is itself interpolated, and only when it is used, so `${A:-${B}}` works. A `$` that starts none of these
+ * (`$5`, a trailing `$`) stays as it is. Names are letters, digits and `_`, not starting with a digit. Pure.
+ * @throws InterpolationError naming `path`: for a missing required variable (with `variable` set) or a `${`
+ * that does not form one of the expressions above on its line (unterminated, empty, or an unknown operator).
  */
-export function interpolateString(
-  text: string,
-  env: Readonly<Record<string, string | undefined>>,
-  path: string,
-  options: { keepStrayDollars?: boolean } = {},
-): string {
+export function interpolateString(text: string, env: Variables, path: string): string {
   let out = '';
   let index = 0;
-  while (index < text.length) {
+  for (;;) {
     const dollar = text.indexOf('$', index);
     if (dollar < 0) return out + text.slice(index);
     out += text.slice(index, dollar);
@@ -41,84 +43,88 @@ export function interpolateString(
       out += '$';
       index = dollar + 2;
     } else if (next === '{') {
-      const end = closingBrace(text, dollar + 2);
-      if (end < 0) throw new InterpolationError(path, `unterminated "\${" in ${JSON.stringify(text)}`);
-      out += substitute(text.slice(dollar + 2, end), env, path);
-      index = end + 1;
+      const expression = bracedExpression(text, dollar, path);
+      out += substitute(expression.slice(2, -1), env, path);
+      index = dollar + expression.length;
     } else {
-      const name = NAME.exec(text.slice(dollar + 1))?.[0];
-      if (name) {
-        out += env[name] ?? '';
-        index = dollar + 1 + name.length;
-      } else if (options.keepStrayDollars) {
+      NAME.lastIndex = dollar + 1;
+      const name = NAME.exec(text)?.[0];
+      if (name === undefined) {
         out += '$';
         index = dollar + 1;
       } else {
-        throw new InterpolationError(
-          path,
-          `invalid interpolation in ${JSON.stringify(text)}: write $$ for a literal $`,
-        );
+        out += env[name] ?? '';
+        index = dollar + 1 + name.length;
       }
     }
   }
-  return out;
 }
 
 /**
- * Interpolates every string in a parsed YAML value (map values and list items, never keys), reporting errors with
- * the dotted path of the value. Returns a new value.
+ * Interpolates every string in a parsed YAML value (map values and list items at any depth, never map keys),
+ * naming each by its path: `services.web.environment[1]`, with `prefix` before the first key. Other scalars
+ * are kept. Returns a new value; the input is not changed. Pure.
+ * @throws InterpolationError from {@link interpolateString}, naming the value's path.
  */
-export function interpolateValue(
-  value: unknown,
-  env: Readonly<Record<string, string | undefined>>,
-  path = '',
-): unknown {
-  if (typeof value === 'string') return interpolateString(value, env, path || '(root)');
-  if (Array.isArray(value)) return value.map((item, index) => interpolateValue(item, env, `${path}[${index}]`));
+export function interpolateValue(value: unknown, env: Variables, prefix = ''): unknown {
+  if (typeof value === 'string') return interpolateString(value, env, prefix || '(top level)');
+  if (Array.isArray(value)) return value.map((item, index) => interpolateValue(item, env, `${prefix}[${index}]`));
   if (typeof value === 'object' && value !== null) {
     return Object.fromEntries(
-      Object.entries(value).map(([key, item]) => [key, interpolateValue(item, env, path ? `${path}.${key}` : key)]),
+      Object.entries(value).map(([key, item]) => [key, interpolateValue(item, env, prefix ? `${prefix}.${key}` : key)]),
     );
   }
   return value;
 }
 
-function substitute(expression: string, env: Readonly<Record<string, string | undefined>>, path: string): string {
-  const match = EXPRESSION.exec(expression);
-  if (!match) throw new InterpolationError(path, `invalid interpolation "\${${expression}}"`);
-  const [, name = '', operator, argument = ''] = match;
+/**
+ * The `${…}` starting at `start`, as Compose delimits it: the regular expression reaches the last `}` of the
+ * line when an operator follows the name, and the expression ends at the first `}` that closes the opening
+ * brace (every `{` opens one, and the character after a `{` is not looked at), or at that last `}` when none
+ * closes it.
+ */
+function bracedExpression(text: string, start: number, path: string): string {
+  BRACED.lastIndex = start;
+  const match = BRACED.exec(text)?.[0];
+  if (match === undefined) {
+    const line = text.slice(start).split('\n', 1)[0] ?? '';
+    const detail = line.includes('}') ? '' : ': "${" is not closed by "}" on its line';
+    throw new InterpolationError(path, `invalid interpolation format in ${JSON.stringify(text)}${detail}`);
+  }
+  let open = 0;
+  for (let index = 0; index < match.length; index++) {
+    if (match[index] === '}' && --open === 0) return match.slice(0, index + 1);
+    if (match[index] === '{') {
+      open++;
+      index++;
+    }
+  }
+  return match;
+}
+
+function substitute(expression: string, env: Variables, path: string): string {
+  const [, name = '', operator, argument = ''] = EXPRESSION.exec(expression) ?? [];
   const value = env[name];
   const set = value !== undefined;
   const nonEmpty = set && value !== '';
-  const resolve = (): string => interpolateString(argument, env, path);
+  const nested = (): string => interpolateString(argument, env, path);
   switch (operator) {
-    case undefined:
-      return value ?? '';
     case ':-':
-      return nonEmpty ? value : resolve();
+      return nonEmpty ? value : nested();
     case '-':
-      return set ? value : resolve();
+      return set ? value : nested();
     case ':+':
-      return nonEmpty ? resolve() : '';
+      return nonEmpty ? nested() : (value ?? '');
     case '+':
-      return set ? resolve() : '';
-    default: {
+      return set ? nested() : '';
+    case ':?':
+    case '?': {
       if (operator === ':?' ? nonEmpty : set) return value ?? '';
-      const reason = resolve() || `required variable ${name} is ${set ? 'empty' : 'not set'}`;
-      throw new InterpolationError(path, `${name}: ${reason}`, name);
+      const message = nested();
+      const reason = message ? `${name}: ${message}` : `required variable ${name} is ${set ? 'empty' : 'not set'}`;
+      throw new InterpolationError(path, reason, name);
     }
+    default:
+      return value ?? '';
   }
-}
-
-function closingBrace(text: string, from: number): number {
-  let depth = 1;
-  for (let index = from; index < text.length; index++) {
-    if (text[index] === '$' && text[index + 1] === '{') {
-      depth++;
-      index++;
-    } else if (text[index] === '}' && --depth === 0) {
-      return index;
-    }
-  }
-  return -1;
 }

@@ -1,125 +1,105 @@
-import { readFile } from 'node:fs/promises';
-import { isAbsolute, join, relative } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
 import yaml from 'js-yaml';
-import { interpolateValue } from './interpolate.js';
+import { OutsideTreeError, resolveInTree } from '../tree-path.js';
+import { ComposeError } from './compose-error.js';
+import { interpolateValue, InterpolationError, type Variables } from './interpolate.js';
 import type { ComposeFile } from './resolve.js';
+import { checkShape } from './shape.js';
+import { restoreTypes } from './typed-fields.js';
 
-/** The compose file names looked for, in Docker Compose's order of preference. */
-export const COMPOSE_FILE_NAMES = ['compose.yaml', 'compose.yml', 'docker-compose.yaml', 'docker-compose.yml'] as const;
+/** The compose file names looked for when `COMPOSE_FILE` is not set, in Docker Compose's order of preference. */
+export const COMPOSE_FILE_NAMES = ['compose.yaml', 'compose.yml', 'docker-compose.yml', 'docker-compose.yaml'] as const;
 
-/** A compose file that cannot be used: missing, not YAML, or not the shape a stack needs. */
-export class ComposeError extends Error {
-  constructor(
-    readonly file: string,
-    message: string,
-  ) {
-    super(`${file}: ${message}`);
-    this.name = 'ComposeError';
-  }
+/**
+ * YAML 1.2's core schema plus merge keys (`<<: *defaults`), as Compose reads it: dates stay text and no
+ * language-specific tags are accepted.
+ */
+const COMPOSE_SCHEMA = yaml.CORE_SCHEMA.extend({
+  implicit: [new yaml.Type('tag:yaml.org,2002:merge', { kind: 'scalar', resolve: (data: unknown) => data === '<<' })],
+});
+
+/** A project's compose file, read and ready for the build and deploy steps. */
+export interface LoadedCompose {
+  /** The file as named in messages: its path relative to the work tree. */
+  file: string;
+  /** Its real, absolute path. */
+  path: string;
+  compose: ComposeFile;
 }
 
 /**
- * Finds, reads and interpolates the project's compose file: `COMPOSE_FILE` from `env` when set (relative to the
- * tree, and it must stay inside it), else the first of {@link COMPOSE_FILE_NAMES} that exists. Checks the shape
- * a stack needs: a top-level map whose `services` maps names to maps, and `build:` a string or a map.
- * @throws ComposeError naming the file (and the line for invalid YAML); InterpolationError naming the variable
- * and the path for a missing required variable.
+ * Finds, reads, interpolates and checks the project's compose file in the work tree `tree`. The file is
+ * `COMPOSE_FILE` from `env` when set (one path relative to the tree, which must stay inside it, also through
+ * symbolic links), else the first of {@link COMPOSE_FILE_NAMES} present. Values are interpolated with `env` as
+ * Docker Compose does (see `interpolate.ts`), typed fields get their types back (`typed-fields.ts`), and the
+ * shape is checked (`shape.ts`).
+ * @throws ComposeError: no compose file (listing the names looked for); `COMPOSE_FILE` naming several files, a
+ * missing file or one outside the tree; invalid YAML (naming the file, line and column); a missing required
+ * variable or a malformed `${…}` (naming the path in the file, the variable and the file); a wrong shape.
  */
-export async function loadCompose(
-  tree: string,
-  env: Readonly<Record<string, string>>,
-): Promise<{ path: string; compose: ComposeFile }> {
-  const { path, text } = await findComposeFile(tree, env.COMPOSE_FILE);
-  const name = relative(tree, path);
+export async function loadCompose(tree: string, env: Variables): Promise<LoadedCompose> {
+  const { file, path } = await locate(tree, env);
+  if (!(await stat(path)).isFile()) throw new ComposeError(`${file} is not a file`, { file });
+  const text = await readFile(path, 'utf8');
   let parsed: unknown;
   try {
-    parsed = yaml.load(text, { filename: name });
+    parsed = yaml.load(text, { filename: file, schema: COMPOSE_SCHEMA });
   } catch (error) {
-    if (error instanceof yaml.YAMLException) {
-      throw new ComposeError(
-        name,
-        `invalid YAML at line ${error.mark.line + 1}, column ${error.mark.column + 1}: ${error.reason}`,
-      );
+    if (!(error instanceof yaml.YAMLException)) throw error;
+    const mark = error.mark as yaml.YAMLException['mark'] | undefined;
+    const line = mark ? mark.line + 1 : secondDocumentLine(text);
+    const where = mark ? ` at line ${line}, column ${mark.column + 1}` : line ? ` at line ${line}` : '';
+    throw new ComposeError(`${file}: invalid YAML${where}: ${error.reason}`, { file, cause: error });
+  }
+  let interpolated: unknown;
+  try {
+    interpolated = interpolateValue(parsed, env);
+  } catch (error) {
+    if (!(error instanceof InterpolationError)) throw error;
+    throw new ComposeError(`${error.message} (in ${file})`, { file, cause: error });
+  }
+  return { file, path, compose: checkShape(restoreTypes(interpolated, file), env, file) };
+}
+
+async function locate(tree: string, env: Variables): Promise<{ file: string; path: string }> {
+  const chosen = env.COMPOSE_FILE;
+  if (chosen) {
+    const { COMPOSE_PATH_SEPARATOR: given = '' } = env;
+    const separator = given === '' ? ':' : given;
+    const files = chosen.split(separator).filter((part) => part !== '');
+    if (files.length > 1) {
+      throw new ComposeError(`COMPOSE_FILE names several files (${files.join(', ')}): a deploy uses one compose file`);
     }
+    const path = await inTree(tree, chosen, `COMPOSE_FILE=${chosen} must name a file inside the repository`);
+    if (path === undefined) throw new ComposeError(`COMPOSE_FILE names ${chosen}, which is not in the repository`);
+    return { file: chosen, path };
+  }
+  for (const file of COMPOSE_FILE_NAMES) {
+    const path = await inTree(tree, file, `${file} leads outside the repository`);
+    if (path !== undefined) return { file, path };
+  }
+  throw new ComposeError(`no compose file in the repository: looked for ${COMPOSE_FILE_NAMES.join(', ')}`);
+}
+
+async function inTree(tree: string, file: string, outside: string): Promise<string | undefined> {
+  try {
+    return await resolveInTree(tree, file);
+  } catch (error) {
+    if (error instanceof OutsideTreeError) throw new ComposeError(outside, { file, cause: error });
     throw error;
   }
-  const compose = checkShape(interpolateValue(parsed, env), name);
-  for (const service of Object.values(compose.services)) castKnownFields(service);
-  return { path, compose };
 }
 
-const INTEGER_FIELDS = [
-  ['deploy', 'replicas'],
-  ['deploy', 'update_config', 'parallelism'],
-  ['deploy', 'rollback_config', 'parallelism'],
-  ['deploy', 'restart_policy', 'max_attempts'],
-  ['healthcheck', 'retries'],
-] as const;
-const BOOLEAN_FIELDS = ['init', 'privileged', 'read_only', 'stdin_open', 'tty'] as const;
-
-/**
- * Interpolation yields strings; as Docker Compose does, the fields that must be numbers or booleans get their
- * type back when the text is one (`published: \${PORT}`), since `docker stack deploy` reads the file as typed.
- */
-function castKnownFields(service: Record<string, unknown>): void {
-  if (Array.isArray(service.ports)) {
-    for (const port of service.ports) {
-      if (!isMap(port)) continue;
-      for (const key of ['published', 'target'] as const) port[key] = asInteger(port[key]);
+/** The line (from 1) of the marker that starts a second YAML document, which js-yaml reports without a place. */
+function secondDocumentLine(text: string): number | undefined {
+  let content = false;
+  const lines = text.split(/\r?\n/);
+  for (const [index, line] of lines.entries()) {
+    if (/^(?:---|\.\.\.)(?:\s|$)/.test(line)) {
+      if (content) return index + 1;
+    } else if (!/^\s*(?:#.*)?$/.test(line) && !line.startsWith('%')) {
+      content = true;
     }
   }
-  for (const path of INTEGER_FIELDS) {
-    const parent = path.slice(0, -1).reduce<unknown>((node, key) => (isMap(node) ? node[key] : undefined), service);
-    const key = path[path.length - 1];
-    if (isMap(parent) && key !== undefined && key in parent) parent[key] = asInteger(parent[key]);
-  }
-  for (const key of BOOLEAN_FIELDS) {
-    if (service[key] === 'true' || service[key] === 'false') service[key] = service[key] === 'true';
-  }
-}
-
-function asInteger(value: unknown): unknown {
-  return typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
-}
-
-async function findComposeFile(tree: string, chosen: string | undefined): Promise<{ path: string; text: string }> {
-  const candidates = chosen ? [chosen] : [...COMPOSE_FILE_NAMES];
-  for (const candidate of candidates) {
-    const path = join(tree, candidate);
-    const inside = relative(tree, path);
-    if (isAbsolute(candidate) || inside.startsWith('..')) {
-      throw new ComposeError(candidate, 'COMPOSE_FILE must name a file inside the repository');
-    }
-    try {
-      return { path, text: await readFile(path, 'utf8') };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    }
-  }
-  throw new ComposeError(chosen ?? '.', `no compose file: looked for ${candidates.join(', ')}`);
-}
-
-function checkShape(value: unknown, file: string): ComposeFile {
-  if (!isMap(value)) throw new ComposeError(file, 'the top level must be a map');
-  const services = value.services;
-  if (!isMap(services) || Object.keys(services).length === 0)
-    throw new ComposeError(file, 'services must map service names to definitions');
-  for (const [name, service] of Object.entries(services)) {
-    if (!isMap(service)) throw new ComposeError(file, `services.${name} must be a map`);
-    const build = service.build;
-    if (build !== undefined && typeof build !== 'string' && !isMap(build)) {
-      throw new ComposeError(file, `services.${name}.build must be a path or a map`);
-    }
-    if (service.image !== undefined && typeof service.image !== 'string') {
-      throw new ComposeError(file, `services.${name}.image must be a string`);
-    }
-    if (service.image === undefined && build === undefined) {
-      throw new ComposeError(file, `services.${name} needs an image or a build`);
-    }
-  }
-  return value as ComposeFile;
-}
-
-function isMap(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+  return undefined;
 }

@@ -1,27 +1,100 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
+import { resolveInTree } from '../tree-path.js';
 import { parseDotenv } from './dotenv.js';
-import { sourceEntrypoint } from './entrypoint.js';
+import { sourceEntrypoint, type EntrypointOptions } from './entrypoint.js';
+
+/** The registry the nodes pull from when none is configured. */
+export const DEFAULT_REGISTRY = '127.0.0.1:5000';
+
+/** The `PATH` a deploy gets when none is configured. */
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+const DOTENV_FILE = '.env';
 
 /**
- * A deploy's environment, in the order the platform promises, later winning: the platform's variables
- * (`platform`, which also carries `PATH`), then the project's `.env` (data, expanded against what came before),
- * then what the project's `entrypoint` exports when sourced with all of that. Nothing else of this process's
- * environment is in it.
- * @throws DotenvError, InterpolationError or EntrypointError, each naming the file and the cause.
+ * What the platform tells a deploy. It holds no password, token or other secret, by design: every value ends up
+ * readable in the deployed services' specs.
+ */
+export interface PlatformVariables {
+  /** `SWARMLET_REGISTRY`: the registry address the nodes pull from; {@link DEFAULT_REGISTRY} by default. */
+  registry?: string;
+  /** `ROOT_DOMAIN`: the domain apps are served under. */
+  rootDomain: string;
+  /** `SWARMLET_USERNAME`: the platform's user. */
+  username: string;
+  /** `TRAEFIK_NETWORK`: the overlay network Traefik routes through. */
+  traefikNetwork: string;
+  /** `APP_NAME`: the app being deployed. */
+  app: string;
+  /** `GIT_SHA`: the commit being deployed. */
+  commit: string;
+  /** `GIT_BRANCH`: the branch it was pushed to. */
+  branch: string;
+  /** `PATH` for the entrypoint and the programs a deploy runs; {@link DEFAULT_PATH} by default. */
+  path?: string;
+}
+
+/** Where a variable of a deploy's environment got its value. */
+export type VariableSource = 'platform' | '.env' | 'entrypoint';
+
+/** A deploy's environment and, for each variable, where its value came from. */
+export interface DeployEnvironment {
+  env: Record<string, string>;
+  /** Has exactly the names of `env`. */
+  sources: Record<string, VariableSource>;
+}
+
+/**
+ * The platform's variables under their environment names: `SWARMLET_REGISTRY`, `ROOT_DOMAIN`,
+ * `SWARMLET_USERNAME`, `TRAEFIK_NETWORK`, `APP_NAME`, `GIT_SHA`, `GIT_BRANCH` and `PATH`, with the defaults
+ * filled in. Pure.
+ */
+export function platformEnvironment(platform: PlatformVariables): Record<string, string> {
+  return {
+    SWARMLET_REGISTRY: platform.registry ?? DEFAULT_REGISTRY,
+    ROOT_DOMAIN: platform.rootDomain,
+    SWARMLET_USERNAME: platform.username,
+    TRAEFIK_NETWORK: platform.traefikNetwork,
+    APP_NAME: platform.app,
+    GIT_SHA: platform.commit,
+    GIT_BRANCH: platform.branch,
+    PATH: platform.path ?? DEFAULT_PATH,
+  };
+}
+
+/**
+ * A deploy's environment for the work tree `tree`, built in this order, later winning: the platform's variables
+ * ({@link platformEnvironment}), then the project's `.env` when there is one (data, expanded against what comes
+ * before it, see `dotenv.ts`), then the environment the project's `entrypoint` leaves when it is sourced by a bash
+ * that starts with exactly the variables so far (see `entrypoint.ts`; what it unsets is gone). Nothing of this
+ * process's own environment is in it. A variable the entrypoint leaves unchanged keeps its earlier source.
+ * @throws OutsideTreeError when `.env` is a link leading outside the tree; Error when `.env` is not a file;
+ * DotenvError naming the line of a `.env` entry that cannot be read; EntrypointError when the entrypoint fails
+ * or times out.
  */
 export async function assembleEnvironment(
   tree: string,
-  platform: Readonly<Record<string, string>>,
-  entrypointTimeoutMs: number,
-  onLine: (line: string) => void,
-): Promise<Record<string, string>> {
-  let dotenv = '';
-  try {
-    dotenv = await readFile(join(tree, '.env'), 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  platform: PlatformVariables,
+  options: EntrypointOptions,
+): Promise<DeployEnvironment> {
+  const env = platformEnvironment(platform);
+  const sources: Record<string, VariableSource> = {};
+  for (const name of Object.keys(env)) sources[name] = 'platform';
+  const dotenvPath = await resolveInTree(tree, DOTENV_FILE);
+  if (dotenvPath !== undefined) {
+    if (!(await stat(dotenvPath)).isFile()) throw new Error(`${DOTENV_FILE} is not a file`);
+    const entries = parseDotenv(await readFile(dotenvPath, 'utf8'), env, DOTENV_FILE);
+    for (const [name, value] of Object.entries(entries)) {
+      env[name] = value;
+      sources[name] = DOTENV_FILE;
+    }
   }
-  const withFile = { ...platform, ...parseDotenv(dotenv, platform) };
-  return sourceEntrypoint(tree, withFile, entrypointTimeoutMs, onLine);
+  const exported = await sourceEntrypoint(tree, env, options);
+  if (exported === undefined) return { env, sources };
+  const after: Record<string, VariableSource> = {};
+  for (const [name, value] of Object.entries(exported)) {
+    const before = sources[name];
+    after[name] = before !== undefined && env[name] === value ? before : 'entrypoint';
+  }
+  return { env: exported, sources: after };
 }
