@@ -14,6 +14,7 @@ import {
   waitFor,
 } from '../support/docker.js';
 import { buildLayeredImage, dockerCli, writeHtpasswd, type DockerCli } from '../support/registries.js';
+import { lockCoreSwarm } from '../support/swarm-lock.js';
 
 function ignoreNotFound(error: unknown): void {
   if ((error as { statusCode?: number }).statusCode !== 404) throw error;
@@ -43,6 +44,7 @@ describe('registry core stack on the swarm', () => {
   let cli: DockerCli | undefined;
   let nodeId = '';
   let port = 0;
+  let releaseLock: (() => void) | undefined;
 
   const deployEnv = () => ({
     DOMAIN: 'example.test',
@@ -65,6 +67,7 @@ describe('registry core stack on the swarm', () => {
     (await engine().listTasks({ filters: { service: [service] } })) as TaskSummary[];
 
   beforeAll(async () => {
+    releaseLock = await lockCoreSwarm();
     docker = await requireEngine();
     cli = dockerCli();
     nodeId = ((await docker.info()) as { Swarm: { NodeID: string } }).Swarm.NodeID;
@@ -106,15 +109,19 @@ describe('registry core stack on the swarm', () => {
       ],
       { env: deployEnv() },
     );
-  }, 600_000);
+  }, 2_400_000);
 
   afterAll(async () => {
     cli?.dispose();
     rmSync(work, { recursive: true, force: true });
-    if (!docker) return;
+    if (!docker) {
+      releaseLock?.();
+      return;
+    }
     const engine = docker;
     await removeStack(engine, stack);
     await execa('docker', ['node', 'update', '--label-rm', 'swarmlet.registry', nodeId], { reject: false });
+    releaseLock?.();
     await waitFor(
       'the stack network and volume to be removable',
       async () => {
