@@ -33,6 +33,8 @@ async function main(): Promise<void> {
     rootDomain: 'localhost',
     username: 'bench',
     traefikNetwork: 'traefik-public',
+    version: 'latest',
+    publishMode: 'host',
     path: PATH,
     convergeTimeoutMs: 180_000,
     entrypointTimeoutMs: 60_000,

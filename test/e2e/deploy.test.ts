@@ -90,6 +90,8 @@ describe('deploying an app through the agent', () => {
       rootDomain: 'example.test',
       username: 'admin',
       traefikNetwork: 'traefik-public',
+      version: 'latest',
+      publishMode: 'host',
       path: '/usr/local/bin:/usr/bin:/bin',
       convergeTimeoutMs: 120_000,
       entrypointTimeoutMs: 30_000,

@@ -1,9 +1,13 @@
 #!/usr/bin/env node
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger, runMain } from '@swarmlet/common';
+import { KEYS_USAGE, runKeysCommand } from '@swarmlet/receiver';
 import { deployLocal } from './deploy.js';
-import { loadUpSettings } from './settings.js';
+import { health, platform } from './platform.js';
+import { BUNDLED_STACKS_DIR } from './processes.js';
+import { loadPlatformSettings, loadUpSettings } from './settings.js';
 import { up } from './up.js';
 
 const HELP = `usage: swarmlet <command>
@@ -12,10 +16,15 @@ commands:
   up                          run the platform from source on this machine (registry, deployer agent, git receiver)
   deploy [PATH] [--app NAME]  deploy the git repository at PATH (default .) at its HEAD through the running agent;
                               the app is named after the directory unless --app says otherwise
+${KEYS_USAGE.map((line) => `  ${line}`).join('\n')}
+                              (the file is SWARMLET_AUTHORIZED_KEYS, default ~/.ssh/authorized_keys)
+  platform                    the deployer image's command: the deployer agent and the git receiver
+  health                      the deployer image's health check: exit 0 when the agent answers
   help                        show this text
 
 settings (environment): SWARMLET_DATA_DIR, SWARMLET_REGISTRY_PORT, SWARMLET_AGENT_PORT, SWARMLET_SSH_PORT,
-ROOT_DOMAIN, SWARMLET_AUTHORIZED_KEYS
+ROOT_DOMAIN, SWARMLET_AUTHORIZED_KEYS; for platform also SWARMLET_AGENT_TOKEN_FILE, SWARMLET_STACKS_DIR,
+SWARMLET_RUN_DIR and the deployer agent's settings (SWARMLET_REGISTRY, ...)
 `;
 
 runMain('swarmlet', async ([command, ...rest]) => {
@@ -37,6 +46,28 @@ runMain('swarmlet', async ([command, ...rest]) => {
       process.stdout.write(`${line}\n`);
     });
   }
+  if (command === 'keys') {
+    const code = await runKeysCommand(settings.authorizedKeys, rest, {
+      readInput: readStdin,
+      out: (line) => process.stdout.write(`${line}\n`),
+      err: (line) => process.stderr.write(`swarmlet: ${line}\n`),
+    });
+    if (code === 0 && rest[0] === 'add' && settings.authorizedKeys === join(homedir(), '.ssh', 'authorized_keys')) {
+      process.stdout.write(
+        `note: ${settings.authorizedKeys} is also this machine's SSH login file: that key can log in here\n`,
+      );
+    }
+    if (code !== undefined) return code;
+    process.stderr.write(HELP);
+    return 2;
+  }
+  if ((command === 'platform' || command === 'health') && rest.length === 0) {
+    const platformSettings = loadPlatformSettings(process.env, process.cwd(), BUNDLED_STACKS_DIR);
+    if (command === 'health') {
+      return health(platformSettings.runDir, (line) => process.stderr.write(`swarmlet health: ${line}\n`));
+    }
+    return platform(platformSettings, createLogger({ name: 'swarmlet' }));
+  }
   if (command === 'help' || command === '--help' || command === '-h') {
     process.stdout.write(HELP);
     return 0;
@@ -53,4 +84,10 @@ function parseDeployArgs(args: string[]): { path: string; app: string | undefine
   } catch {
     return undefined;
   }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 }

@@ -1,4 +1,4 @@
-import { homedir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { validateConfig, type Env } from '@swarmlet/common';
 import { z } from 'zod';
@@ -45,5 +45,50 @@ export function loadUpSettings(env: Env, cwd: string): UpSettings {
       cwd,
       parsed.SWARMLET_AUTHORIZED_KEYS ?? join(parsed.HOME ?? homedir(), '.ssh', 'authorized_keys'),
     ),
+  };
+}
+
+const platformSchema = z.object({
+  SWARMLET_DATA_DIR: z.string().min(1).default('/var/lib/swarmlet'),
+  SWARMLET_SSH_PORT: port.default(2222),
+  SWARMLET_AUTHORIZED_KEYS: z.string().min(1).optional(),
+  SWARMLET_AGENT_TOKEN_FILE: z.string().min(1).optional(),
+  SWARMLET_STACKS_DIR: z.string().min(1).optional(),
+  SWARMLET_RUN_DIR: z.string().min(1).optional(),
+});
+
+/** What `swarmlet platform` (the deployer image's command) runs with. */
+export interface PlatformSettings {
+  /** Absolute; the agent's data lives in `deployer/` below it, the receiver's in `receiver/`. */
+  dataDir: string;
+  sshPort: number;
+  authorizedKeys: string;
+  /** The agent's bearer token (a Docker secret), or undefined to make one in the data directory. */
+  agentTokenFile: string | undefined;
+  /** Where the core stacks are, to seed the core repositories from. */
+  stacksDir: string;
+  /** Where this run notes the agent's address for `swarmlet health`: a directory of this container's own. */
+  runDir: string;
+}
+
+/**
+ * Reads `swarmlet platform`'s settings from the environment (`SWARMLET_DATA_DIR` default `/var/lib/swarmlet`,
+ * `SWARMLET_SSH_PORT` 2222, `SWARMLET_AUTHORIZED_KEYS` default `<data dir>/authorized_keys`,
+ * `SWARMLET_AGENT_TOKEN_FILE`, `SWARMLET_STACKS_DIR` default `bundledStacks`, `SWARMLET_RUN_DIR` default
+ * `<tmp>/swarmlet`), resolving paths against `cwd`. The agent's own settings (`SWARMLET_REGISTRY`, `ROOT_DOMAIN`,
+ * …) pass through to it unchanged. Pure.
+ * @throws ConfigError naming the variable that is invalid.
+ */
+export function loadPlatformSettings(env: Env, cwd: string, bundledStacks: string): PlatformSettings {
+  const parsed = validateConfig(platformSchema, env);
+  const dataDir = resolve(cwd, parsed.SWARMLET_DATA_DIR);
+  return {
+    dataDir,
+    sshPort: parsed.SWARMLET_SSH_PORT,
+    authorizedKeys: resolve(cwd, parsed.SWARMLET_AUTHORIZED_KEYS ?? join(dataDir, 'authorized_keys')),
+    agentTokenFile:
+      parsed.SWARMLET_AGENT_TOKEN_FILE === undefined ? undefined : resolve(cwd, parsed.SWARMLET_AGENT_TOKEN_FILE),
+    stacksDir: resolve(cwd, parsed.SWARMLET_STACKS_DIR ?? bundledStacks),
+    runDir: resolve(cwd, parsed.SWARMLET_RUN_DIR ?? join(tmpdir(), 'swarmlet')),
   };
 }

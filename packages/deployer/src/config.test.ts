@@ -13,6 +13,8 @@ describe('loadAgentConfig', () => {
       registryPasswordFile: undefined,
       rootDomain: 'localhost',
       traefikNetwork: 'traefik-public',
+      version: 'latest',
+      publishMode: 'ingress',
       convergeTimeoutMs: 300_000,
       entrypointTimeoutMs: 120_000,
       concurrency: 2,
@@ -27,6 +29,8 @@ describe('loadAgentConfig', () => {
           SWARMLET_LOG_LEVEL: 'debug',
           SWARMLET_DATA_DIR: 'data',
           SWARMLET_CONVERGE_TIMEOUT_SECONDS: '30',
+          SWARMLET_VERSION: '0.2.0',
+          SWARMLET_PUBLISH_MODE: 'host',
         },
         '/srv',
       ),
@@ -35,6 +39,8 @@ describe('loadAgentConfig', () => {
       logLevel: 'debug',
       dataDir: '/srv/data',
       convergeTimeoutMs: 30_000,
+      version: '0.2.0',
+      publishMode: 'host',
     });
   });
 
@@ -44,5 +50,7 @@ describe('loadAgentConfig', () => {
     expect(() => loadAgentConfig({ SWARMLET_LOG_LEVEL: 'loud' })).toThrow(/SWARMLET_LOG_LEVEL/);
     expect(() => loadAgentConfig({ SWARMLET_REGISTRY: 'http://x/' })).toThrow(/SWARMLET_REGISTRY/);
     expect(() => loadAgentConfig({ SWARMLET_DEPLOY_CONCURRENCY: '0' })).toThrow(/SWARMLET_DEPLOY_CONCURRENCY/);
+    expect(() => loadAgentConfig({ SWARMLET_PUBLISH_MODE: 'vip' })).toThrow(/SWARMLET_PUBLISH_MODE/);
+    expect(() => loadAgentConfig({ SWARMLET_VERSION: '../x' })).toThrow(/SWARMLET_VERSION/);
   });
 });

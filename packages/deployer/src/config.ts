@@ -19,6 +19,11 @@ const schema = z.object({
   ROOT_DOMAIN: z.string().min(1).default('localhost'),
   SWARMLET_USERNAME: z.string().min(1).default('swarmlet'),
   TRAEFIK_NETWORK: z.string().min(1).default('traefik-public'),
+  SWARMLET_VERSION: z
+    .string()
+    .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, 'expected an image tag')
+    .default('latest'),
+  SWARMLET_PUBLISH_MODE: z.enum(['ingress', 'host']).default('ingress'),
   PATH: z.string().min(1).default('/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'),
   SWARMLET_CONVERGE_TIMEOUT_SECONDS: seconds.default(300),
   SWARMLET_ENTRYPOINT_TIMEOUT_SECONDS: seconds.default(120),
@@ -41,6 +46,10 @@ export interface AgentConfig {
   rootDomain: string;
   username: string;
   traefikNetwork: string;
+  /** `SWARMLET_VERSION`: the tag of the platform's own images, told to every deploy. */
+  version: string;
+  /** `SWARMLET_PUBLISH_MODE`: how the core stacks publish ports (`host` where swarm has no routing mesh). */
+  publishMode: 'ingress' | 'host';
   path: string;
   convergeTimeoutMs: number;
   entrypointTimeoutMs: number;
@@ -52,8 +61,9 @@ export interface AgentConfig {
  * `SWARMLET_AGENT_TOKEN_FILE`, `DOCKER_SOCKET`, `SWARMLET_LOG_LEVEL`, `SWARMLET_DATA_DIR` (default
  * `/var/lib/swarmlet`, resolved against `cwd`), `SWARMLET_REGISTRY` (default `127.0.0.1:5000`),
  * `SWARMLET_REGISTRY_USERNAME` and `SWARMLET_REGISTRY_PASSWORD_FILE`, `ROOT_DOMAIN`, `SWARMLET_USERNAME`,
- * `TRAEFIK_NETWORK`, `PATH`, `SWARMLET_CONVERGE_TIMEOUT_SECONDS` (300), `SWARMLET_ENTRYPOINT_TIMEOUT_SECONDS`
- * (120), `SWARMLET_DEPLOY_CONCURRENCY` (2). Pure.
+ * `TRAEFIK_NETWORK`, `SWARMLET_VERSION` (`latest`), `SWARMLET_PUBLISH_MODE` (`ingress`), `PATH`,
+ * `SWARMLET_CONVERGE_TIMEOUT_SECONDS` (300), `SWARMLET_ENTRYPOINT_TIMEOUT_SECONDS` (120),
+ * `SWARMLET_DEPLOY_CONCURRENCY` (2). Pure.
  * @throws ConfigError naming the variable that is invalid.
  */
 export function loadAgentConfig(env: Env, cwd = '/'): AgentConfig {
@@ -70,6 +80,8 @@ export function loadAgentConfig(env: Env, cwd = '/'): AgentConfig {
     rootDomain: parsed.ROOT_DOMAIN,
     username: parsed.SWARMLET_USERNAME,
     traefikNetwork: parsed.TRAEFIK_NETWORK,
+    version: parsed.SWARMLET_VERSION,
+    publishMode: parsed.SWARMLET_PUBLISH_MODE,
     path: parsed.PATH,
     convergeTimeoutMs: parsed.SWARMLET_CONVERGE_TIMEOUT_SECONDS * 1000,
     entrypointTimeoutMs: parsed.SWARMLET_ENTRYPOINT_TIMEOUT_SECONDS * 1000,

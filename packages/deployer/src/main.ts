@@ -32,6 +32,8 @@ runMain('swarmlet-deployer', async (argv) => {
     rootDomain: config.rootDomain,
     username: config.username,
     traefikNetwork: config.traefikNetwork,
+    version: config.version,
+    publishMode: config.publishMode,
     path: config.path,
     convergeTimeoutMs: config.convergeTimeoutMs,
     entrypointTimeoutMs: config.entrypointTimeoutMs,

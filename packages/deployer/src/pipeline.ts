@@ -35,6 +35,8 @@ export interface PipelineSettings {
   rootDomain: string;
   username: string;
   traefikNetwork: string;
+  version: string;
+  publishMode: 'ingress' | 'host';
   /** `PATH` for the programs a deploy runs (bash, docker). */
   path: string;
   convergeTimeoutMs: number;
@@ -100,6 +102,8 @@ export async function runPipeline(
       rootDomain: settings.rootDomain,
       username: settings.username,
       traefikNetwork: settings.traefikNetwork,
+      version: settings.version,
+      publishMode: settings.publishMode,
       app: request.app,
       commit,
       branch: request.branch,

@@ -6,6 +6,8 @@ const schema = z.object({
   SWARMLET_DATA_DIR: z.string().min(1).default('.swarmlet'),
   SWARMLET_SSH_HOST: z.string().min(1).optional(),
   SWARMLET_SSH_PORT: z.coerce.number().int().min(0).max(65535).default(2222),
+  SWARMLET_SSH_PORT_WAIT_SECONDS: z.coerce.number().int().min(0).default(0),
+  SWARMLET_STACKS_DIR: z.string().min(1).optional(),
   SWARMLET_AUTHORIZED_KEYS: z.string().min(1).optional(),
   SWARMLET_AGENT_URL: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8787'),
   SWARMLET_AGENT_TOKEN_FILE: z.string().min(1).optional(),
@@ -25,6 +27,10 @@ export interface ReceiverConfig {
   /** undefined: every interface. */
   host: string | undefined;
   port: number;
+  /** How long `serve` keeps trying while the port is taken (a previous instance draining); 0 fails at once. */
+  portWaitMs: number;
+  /** Where the core stacks are (`<dir>/<name>/`), to seed the core repositories from; undefined seeds none. */
+  stacksDir: string | undefined;
   agent: { url: string; tokenFile?: string };
   logLevel: 'error' | 'warn' | 'info' | 'debug';
   /** The environment git runs with: `PATH` and `HOME` only. */
@@ -34,6 +40,7 @@ export interface ReceiverConfig {
 /**
  * Reads the receiver's settings from the environment, resolving paths against `cwd`: `SWARMLET_DATA_DIR`
  * (default `.swarmlet`), `SWARMLET_SSH_HOST` (default every interface), `SWARMLET_SSH_PORT` (2222),
+ * `SWARMLET_SSH_PORT_WAIT_SECONDS` (0), `SWARMLET_STACKS_DIR` (none: no core repository is seeded),
  * `SWARMLET_AUTHORIZED_KEYS` (default `<data dir>/ssh/authorized_keys`), `SWARMLET_AGENT_URL`
  * (`http://127.0.0.1:8787`), `SWARMLET_AGENT_TOKEN_FILE` (none: no token is sent), `SWARMLET_LOG_LEVEL` (`info`),
  * and `PATH`/`HOME` for git. Pure.
@@ -52,6 +59,8 @@ export function loadReceiverConfig(env: Env, cwd: string): ReceiverConfig {
     authorizedKeysPath: resolve(cwd, parsed.SWARMLET_AUTHORIZED_KEYS ?? join(hostKeyDir, 'authorized_keys')),
     host: parsed.SWARMLET_SSH_HOST,
     port: parsed.SWARMLET_SSH_PORT,
+    portWaitMs: parsed.SWARMLET_SSH_PORT_WAIT_SECONDS * 1000,
+    stacksDir: parsed.SWARMLET_STACKS_DIR === undefined ? undefined : resolve(cwd, parsed.SWARMLET_STACKS_DIR),
     agent,
     logLevel: parsed.SWARMLET_LOG_LEVEL,
     gitEnv: { PATH: parsed.PATH, HOME: parsed.HOME ?? dataDir },

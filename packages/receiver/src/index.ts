@@ -50,3 +50,5 @@ export {
   type ReceiverOptions,
 } from './server.js';
 export { loadReceiverConfig, type ReceiverConfig } from './config.js';
+export { CORE_REPOS, seedCoreRepositories } from './core-repos.js';
+export { KEYS_USAGE, runKeysCommand, type KeysCommandIo } from './keys-command.js';

@@ -1,26 +1,21 @@
 #!/usr/bin/env node
 import { fileURLToPath } from 'node:url';
 import { createLogger, runMain, untilSignal } from '@swarmlet/common';
-import {
-  addAuthorizedKey,
-  AuthorizedKeysError,
-  AuthorizedKeysFile,
-  readAuthorizedKeys,
-  removeAuthorizedKey,
-} from './authorized-keys.js';
+import { AuthorizedKeysFile } from './authorized-keys.js';
 import { loadReceiverConfig, type ReceiverConfig } from './config.js';
+import { seedCoreRepositories } from './core-repos.js';
 import { loadOrCreateHostKey } from './host-key.js';
+import { KEYS_USAGE, runKeysCommand } from './keys-command.js';
 import { ensureBareRepository } from './repositories.js';
 import { startReceiver } from './server.js';
 
 const USAGE = [
-  'usage: swarmlet-receiver serve                      git over SSH on SWARMLET_SSH_PORT (2222)',
-  '       swarmlet-receiver init <app>                 create <data dir>/repos/<app>.git',
-  '       swarmlet-receiver keys add [comment] < key.pub',
-  '       swarmlet-receiver keys list',
-  '       swarmlet-receiver keys remove <SHA256:fingerprint | comment>',
-  'settings: SWARMLET_DATA_DIR, SWARMLET_SSH_HOST, SWARMLET_SSH_PORT, SWARMLET_AUTHORIZED_KEYS,',
-  '          SWARMLET_AGENT_URL, SWARMLET_AGENT_TOKEN_FILE, SWARMLET_LOG_LEVEL',
+  'usage: swarmlet-receiver serve                     git over SSH on SWARMLET_SSH_PORT (2222)',
+  '       swarmlet-receiver init <app>                create <data dir>/repos/<app>.git',
+  ...KEYS_USAGE.map((line) => `       swarmlet-receiver ${line}`),
+  'settings: SWARMLET_DATA_DIR, SWARMLET_SSH_HOST, SWARMLET_SSH_PORT, SWARMLET_SSH_PORT_WAIT_SECONDS,',
+  '          SWARMLET_AUTHORIZED_KEYS, SWARMLET_STACKS_DIR, SWARMLET_AGENT_URL, SWARMLET_AGENT_TOKEN_FILE,',
+  '          SWARMLET_LOG_LEVEL',
 ].join('\n');
 
 runMain('swarmlet-receiver', async (argv) => {
@@ -48,9 +43,14 @@ async function serve(config: ReceiverConfig): Promise<number> {
     log.warn(message);
   });
   log.info({ path: authorizedKeys.path, keys: (await authorizedKeys.keys()).length }, 'authorized keys');
+  if (config.stacksDir) {
+    const seeded = await seedCoreRepositories(config.reposDir, config.stacksDir, config.gitEnv);
+    if (seeded.length > 0) log.info({ repos: seeded, from: config.stacksDir }, 'seeded the core repositories');
+  }
   const receiver = await startReceiver({
     host: config.host,
     port: config.port,
+    portWaitMs: config.portWaitMs,
     hostKey: hostKey.privateKey,
     authorizedKeys,
     reposDir: config.reposDir,
@@ -66,33 +66,12 @@ async function serve(config: ReceiverConfig): Promise<number> {
 }
 
 async function keys(config: ReceiverConfig, args: string[]): Promise<number> {
-  const path = config.authorizedKeysPath;
-  const [action, ...rest] = args;
-  try {
-    if (action === 'add' && rest.length <= 1) {
-      const key = await addAuthorizedKey(path, await readStdin(), rest[0]);
-      process.stdout.write(`added ${key.publicKey.fingerprint} ${key.comment}\n`);
-      return 0;
-    }
-    if (action === 'list' && rest.length === 0) {
-      const parsed = await readAuthorizedKeys(path);
-      for (const key of parsed.keys) {
-        process.stdout.write(`${key.publicKey.fingerprint} ${key.publicKey.type} ${key.comment}\n`);
-      }
-      for (const problem of parsed.problems) process.stderr.write(`${path} line ${problem.line}: ${problem.message}\n`);
-      return 0;
-    }
-    if (action === 'remove' && rest.length === 1 && rest[0] !== undefined) {
-      for (const key of await removeAuthorizedKey(path, rest[0])) {
-        process.stdout.write(`removed ${key.publicKey.fingerprint} ${key.comment}\n`);
-      }
-      return 0;
-    }
-  } catch (error) {
-    if (!(error instanceof AuthorizedKeysError)) throw error;
-    process.stderr.write(`swarmlet-receiver: ${error.message}\n`);
-    return 1;
-  }
+  const code = await runKeysCommand(config.authorizedKeysPath, args, {
+    readInput: readStdin,
+    out: (line) => process.stdout.write(`${line}\n`),
+    err: (line) => process.stderr.write(`swarmlet-receiver: ${line}\n`),
+  });
+  if (code !== undefined) return code;
   process.stderr.write(`${USAGE}\n`);
   return 2;
 }

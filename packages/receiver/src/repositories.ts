@@ -69,7 +69,8 @@ function shellQuote(text: string): string {
   return `'${text.replaceAll("'", `'\\''`)}'`;
 }
 
-async function isDirectory(path: string): Promise<boolean> {
+/** Whether `path` is a directory (false when it does not exist). */
+export async function isDirectory(path: string): Promise<boolean> {
   try {
     return (await stat(path)).isDirectory();
   } catch {

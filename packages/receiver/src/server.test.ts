@@ -9,7 +9,7 @@ import { createLogger } from '@swarmlet/common';
 import { execa, type ResultPromise } from 'execa';
 import { AuthorizedKeysFile } from './authorized-keys.js';
 import { loadOrCreateHostKey } from './host-key.js';
-import { parseGitCommand, startReceiver, type Receiver } from './server.js';
+import { parseGitCommand, startReceiver, type Receiver, type ReceiverOptions } from './server.js';
 
 const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 const hookScript = join(packageDir, 'dist', 'hook.js');
@@ -168,7 +168,7 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function startOn(dir: string): Promise<Receiver> {
+async function startOn(dir: string, overrides: Partial<ReceiverOptions> = {}): Promise<Receiver> {
   const hostKey = await loadOrCreateHostKey(join(dir, 'ssh'));
   const destination = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -188,6 +188,7 @@ async function startOn(dir: string): Promise<Receiver> {
     agent: { url: agentUrl, tokenFile },
     gitEnv: { PATH: baseEnv.PATH, HOME: home },
     log: createLogger({ name: 'receiver', level: 'debug', destination }),
+    ...overrides,
   });
 }
 
@@ -608,6 +609,80 @@ describe('a push to the deploy branch', () => {
     await until(async () => (await bareRef('vanishing-app', 'refs/heads/master')) === commit, 'the ref to move');
     await until(() => agentCalls[0]?.finishedBeforeClose !== undefined, 'the agent answer to close');
     expect(agentCalls[0]?.finishedBeforeClose).toBe(true);
+  });
+});
+
+describe('stopping and starting beside another receiver', () => {
+  it('lets a running push finish with its pusher connected once close() is called, and takes no new connection', async () => {
+    const draining = await startOn(join(root, 'draining'));
+    const sshTo = (port: number, args: string[]) => [
+      'ssh',
+      ...sshArgs('alice').map((arg) => (arg === String(receiver.port) ? String(port) : arg)),
+      ...args,
+    ];
+    const work = await workTree('draining-app');
+    const commit = await work.commit('v1');
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    behaviour = async (_call, response) => {
+      ndjson(response, { type: 'log', line: 'updating the platform' });
+      await released;
+      ndjson(response, { type: 'result', ok: true, url: 'http://draining-app.localhost' });
+      response.end();
+    };
+    const push = execa('git', ['push', `ssh://git@127.0.0.1:${draining.port}/draining-app`, 'master'], {
+      cwd: work.dir,
+      reject: false,
+      extendEnv: false,
+      env: { ...gitEnv('alice'), GIT_SSH_COMMAND: sshTo(draining.port, []).join(' ') },
+    });
+    let output = '';
+    push.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+    });
+    await until(() => output.includes('updating the platform'), 'the deploy to start');
+    let closed = false;
+    const closing = draining.close().then(() => {
+      closed = true;
+    });
+    const refused = await execa(
+      sshTo(draining.port, ['git@127.0.0.1', "git-upload-pack 'draining-app'"])[0] ?? 'ssh',
+      sshTo(draining.port, ['git@127.0.0.1', "git-upload-pack 'draining-app'"]).slice(1),
+      { reject: false, stdin: 'ignore', extendEnv: false, env: baseEnv },
+    );
+    expect(refused.exitCode).toBe(255);
+    expect(closed).toBe(false);
+    release();
+    const pushed = await push;
+    expect(pushed.stderr).toContain('remote: -----> Deployed draining-app: http://draining-app.localhost');
+    expect(pushed.exitCode).toBe(0);
+    await closing;
+    expect(
+      await execa('git', ['--git-dir', join(root, 'draining', 'repos', 'draining-app.git'), 'rev-parse', 'master']),
+    ).toMatchObject({ stdout: commit });
+  });
+
+  it('waits for its port while another process holds it, when told to', async () => {
+    const port = await freePort();
+    const holder = createTcpServer();
+    await new Promise<void>((resolve) => holder.listen(port, '127.0.0.1', resolve));
+    await expect(startOn(join(root, 'waiting'), { port })).rejects.toThrow(/EADDRINUSE/);
+    const starting = startOn(join(root, 'waiting'), { port, portWaitMs: 60_000 });
+    await until(
+      () => logLines.some((line) => line.port === port && String(line.msg).includes('the SSH port is taken')),
+      'the receiver to say it waits',
+    );
+    await new Promise((resolve) => holder.close(resolve));
+    const waited = await starting;
+    try {
+      expect(waited.port).toBe(port);
+      const scan = await execa('ssh-keyscan', ['-p', String(port), '127.0.0.1']);
+      expect(scan.stdout).toContain('ssh-ed25519');
+    } finally {
+      await waited.close();
+    }
   });
 });
 

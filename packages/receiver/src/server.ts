@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Writable } from 'node:stream';
 import type { Logger } from '@swarmlet/common';
 import ssh2 from 'ssh2';
-import type { AuthContext, ClientInfo, Connection, ServerChannel, Session } from 'ssh2';
+import type { AuthContext, ClientInfo, Connection, Server, ServerChannel, Session } from 'ssh2';
 import type { AuthorizedKeysFile } from './authorized-keys.js';
 import { verifySignature } from './public-key.js';
 import { parseRepoName, RepoNameError } from './repo-name.js';
@@ -44,6 +44,8 @@ export interface ReceiverOptions {
   host?: string;
   /** The port; 0 picks a free one. */
   port: number;
+  /** How long to keep trying while the port is taken by another process; default 0 (fail at once). */
+  portWaitMs?: number;
   /** The host private key in OpenSSH format (see `loadOrCreateHostKey`). */
   hostKey: string;
   /** The keys that may log in, reread when the file changes. */
@@ -64,13 +66,16 @@ export interface Receiver {
   /** The port it listens on. */
   port: number;
   /**
-   * Stops listening, ends every connection, and resolves once the git processes still running have finished
-   * (a push whose pusher is gone still completes, deploy included).
+   * Stops listening, ends the connections that run no command, and resolves once the commands still running have
+   * finished: their pushers stay connected to the end and learn the outcome, and each connection is ended as its
+   * last command ends (a push whose pusher is gone still completes, deploy included).
    */
   close(): Promise<void>;
 }
 
 const LOGIN_GRACE_MS = 60_000;
+/** How long a closing receiver lets clients whose commands ended hang up themselves, having read everything. */
+const DISCONNECT_GRACE_MS = 5000;
 const KEEPALIVE_MS = 15_000;
 const MAX_AUTH_FAILURES = 20;
 const GIT_PROTOCOL_VALUE = /^[A-Za-z0-9=:._-]{1,100}$/;
@@ -89,16 +94,8 @@ const ONLY_GIT =
  * lost its pusher still runs to the end: its deploy finishes and its refs move.
  */
 export async function startReceiver(options: ReceiverOptions): Promise<Receiver> {
-  const connections = new Set<Connection>();
+  const busy = new Map<Connection, number>();
   const running = new Set<Promise<void>>();
-  const track = (task: Promise<void>): void => {
-    const settled = task
-      .catch((error: unknown) => {
-        options.log.error({ err: error }, 'a session failed');
-      })
-      .finally(() => running.delete(settled));
-    running.add(settled);
-  };
   const config = {
     hostKeys: [options.hostKey],
     ident: 'swarmlet',
@@ -106,17 +103,23 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     keepaliveCountMax: 3,
   };
   const server = new ssh2.Server(config, (client, info) => {
-    connections.add(client);
-    client.on('close', () => connections.delete(client));
+    busy.set(client, 0);
+    client.on('close', () => busy.delete(client));
+    const track = (task: Promise<void>): void => {
+      busy.set(client, (busy.get(client) ?? 0) + 1);
+      const settled = task
+        .catch((error: unknown) => {
+          options.log.error({ err: error }, 'a session failed');
+        })
+        .finally(() => {
+          running.delete(settled);
+          busy.set(client, (busy.get(client) ?? 1) - 1);
+        });
+      running.add(settled);
+    };
     serveConnection(client, info, options, track);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listenWhenFree(server, options);
   server.on('error', (error: Error) => {
     options.log.error({ err: error }, 'the SSH listener failed');
   });
@@ -129,11 +132,44 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
           resolve();
         }),
       );
-      for (const client of connections) client.end();
-      await closed;
+      for (const [client, commands] of busy) if (commands === 0) client.end();
       await Promise.all([...running]);
+      const deadline = Date.now() + DISCONNECT_GRACE_MS;
+      while (busy.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      for (const client of busy.keys()) client.end();
+      await closed;
     },
   };
+}
+
+/** How often a taken port is tried again while {@link ReceiverOptions.portWaitMs} lasts. */
+const PORT_RETRY_MS = 1000;
+
+async function listenWhenFree(server: Server, options: ReceiverOptions): Promise<void> {
+  const deadline = Date.now() + (options.portWaitMs ?? 0);
+  let told = false;
+  for (;;) {
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(options.port, options.host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || Date.now() >= deadline) throw error;
+      if (!told) {
+        options.log.info(
+          { port: options.port },
+          'the SSH port is taken (a previous receiver draining?); waiting for it',
+        );
+        told = true;
+      }
+      await new Promise((resolve) => setTimeout(resolve, PORT_RETRY_MS));
+    }
+  }
 }
 
 interface Identity {

@@ -36,15 +36,27 @@ describe('platformEnvironment', () => {
       ROOT_DOMAIN: 'example.test',
       SWARMLET_USERNAME: 'admin',
       TRAEFIK_NETWORK: 'traefik-public',
+      SWARMLET_VERSION: 'latest',
+      SWARMLET_PUBLISH_MODE: 'ingress',
       APP_NAME: 'shop',
       GIT_SHA: PLATFORM.commit,
       GIT_BRANCH: 'master',
       PATH: DEFAULT_PATH,
     });
     expect(DEFAULT_REGISTRY).toBe('127.0.0.1:5000');
-    expect(platformEnvironment({ ...PLATFORM, registry: 'registry.example.test', path: '/bin' })).toMatchObject({
+    expect(
+      platformEnvironment({
+        ...PLATFORM,
+        registry: 'registry.example.test',
+        path: '/bin',
+        version: '0.2.0',
+        publishMode: 'host',
+      }),
+    ).toMatchObject({
       SWARMLET_REGISTRY: 'registry.example.test',
       PATH: '/bin',
+      SWARMLET_VERSION: '0.2.0',
+      SWARMLET_PUBLISH_MODE: 'host',
     });
   });
 });
@@ -88,6 +100,8 @@ describe('assembleEnvironment', () => {
         SWARMLET_REGISTRY: 'platform',
         ROOT_DOMAIN: 'platform',
         SWARMLET_USERNAME: 'platform',
+        SWARMLET_VERSION: 'platform',
+        SWARMLET_PUBLISH_MODE: 'platform',
         TRAEFIK_NETWORK: 'platform',
         APP_NAME: '.env',
         GIT_SHA: 'platform',

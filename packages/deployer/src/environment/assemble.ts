@@ -24,6 +24,10 @@ export interface PlatformVariables {
   username: string;
   /** `TRAEFIK_NETWORK`: the overlay network Traefik routes through. */
   traefikNetwork: string;
+  /** `SWARMLET_VERSION`: the tag of the platform's own images; `latest` by default. */
+  version?: string;
+  /** `SWARMLET_PUBLISH_MODE`: `ingress`, or `host` where swarm has no routing mesh; `ingress` by default. */
+  publishMode?: 'ingress' | 'host';
   /** `APP_NAME`: the app being deployed. */
   app: string;
   /** `GIT_SHA`: the commit being deployed. */
@@ -46,7 +50,7 @@ export interface DeployEnvironment {
 
 /**
  * The platform's variables under their environment names: `SWARMLET_REGISTRY`, `ROOT_DOMAIN`,
- * `SWARMLET_USERNAME`, `TRAEFIK_NETWORK`, `APP_NAME`, `GIT_SHA`, `GIT_BRANCH` and `PATH`, with the defaults
+ * `SWARMLET_USERNAME`, `TRAEFIK_NETWORK`, `SWARMLET_VERSION`, `SWARMLET_PUBLISH_MODE`, `APP_NAME`, `GIT_SHA`, `GIT_BRANCH` and `PATH`, with the defaults
  * filled in. Pure.
  */
 export function platformEnvironment(platform: PlatformVariables): Record<string, string> {
@@ -55,6 +59,8 @@ export function platformEnvironment(platform: PlatformVariables): Record<string,
     ROOT_DOMAIN: platform.rootDomain,
     SWARMLET_USERNAME: platform.username,
     TRAEFIK_NETWORK: platform.traefikNetwork,
+    SWARMLET_VERSION: platform.version ?? 'latest',
+    SWARMLET_PUBLISH_MODE: platform.publishMode ?? 'ingress',
     APP_NAME: platform.app,
     GIT_SHA: platform.commit,
     GIT_BRANCH: platform.branch,
