@@ -612,6 +612,56 @@ describe('a push to the deploy branch', () => {
   });
 });
 
+describe('pushes to one app at once', () => {
+  it('run one after the other: the later one waits, then deploys on top or is refused as not a fast-forward', async () => {
+    const first = await workTree('turns-first');
+    const v2 = await first.commit('v2');
+    const onTop = join(root, 'work', 'turns-on-top');
+    await execa('git', ['clone', '--quiet', first.dir, onTop]);
+    writeFileSync(join(onTop, 'app.txt'), 'v3');
+    await git(onTop, ['commit', '--quiet', '-am', 'v3']);
+    const v3 = (await git(onTop, ['rev-parse', 'HEAD'])).stdout;
+    const unrelated = await workTree('turns-unrelated');
+    const other = await unrelated.commit('unrelated');
+    agentCalls.length = 0;
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    behaviour = async (call, response) => {
+      ndjson(response, { type: 'log', line: `deploying ${call.body.commit}` });
+      if (call.body.commit === v2) await released;
+      ndjson(response, { type: 'result', ok: true, url: 'http://turns.localhost' });
+      response.end();
+    };
+    const pushFirst = git(first.dir, ['push', 'git@127.0.0.1:turns', 'master']);
+    await until(() => agentCalls.length === 1, 'the first deploy to start');
+    const pushOnTop = git(onTop, ['push', 'git@127.0.0.1:turns', 'master']);
+    const pushOther = git(unrelated.dir, ['push', 'git@127.0.0.1:turns', 'master']);
+    let waiting = '';
+    for (const push of [pushOnTop, pushOther]) {
+      push.stderr?.on('data', (chunk: Buffer) => {
+        waiting += chunk.toString('utf8');
+      });
+    }
+    await until(
+      () => waiting.split('Another push to turns is running: this one waits for it to end').length === 3,
+      'both later pushes to say they wait',
+    );
+    expect(agentCalls).toHaveLength(1);
+    release();
+    const [firstResult, onTopResult, otherResult] = await Promise.all([pushFirst, pushOnTop, pushOther]);
+    expect(firstResult.exitCode).toBe(0);
+    expect(onTopResult.exitCode).toBe(0);
+    expect(onTopResult.stderr).toContain('remote: -----> Deployed turns: http://turns.localhost');
+    expect(otherResult.exitCode).not.toBe(0);
+    expect(otherResult.stderr).toMatch(/\[rejected\]\s+master -> master \(fetch first\)/);
+    expect(agentCalls.map((call) => call.body.commit)).toEqual([v2, v3]);
+    expect(await bareRef('turns', 'refs/heads/master')).toBe(v3);
+    expect(other).not.toBe(v3);
+  });
+});
+
 describe('stopping and starting beside another receiver', () => {
   it('lets a running push finish with its pusher connected once close() is called, and takes no new connection', async () => {
     const draining = await startOn(join(root, 'draining'));

@@ -6,6 +6,7 @@ import ssh2 from 'ssh2';
 import type { AuthContext, ClientInfo, Connection, Server, ServerChannel, Session } from 'ssh2';
 import type { AuthorizedKeysFile } from './authorized-keys.js';
 import { verifySignature } from './public-key.js';
+import { PushTurns } from './push-turns.js';
 import { parseRepoName, RepoNameError } from './repo-name.js';
 import { ensureBareRepository, findBareRepository, installPreReceiveHook, type HookCommand } from './repositories.js';
 
@@ -90,12 +91,14 @@ const ONLY_GIT =
  * else is refused: other commands and shells get one line on stderr and exit status 1, ptys, X11, agent
  * forwarding, subsystems and remote port forwarding are declined, and ssh2 itself refuses every channel type but
  * sessions (local forwarding, Unix sockets). A refused name never touches the disk.
- * The git process's output goes to the pusher while connected and is drained after a disconnect, so a push that
+ * Pushes to one app run one at a time: a later one says it waits, then waits for the earlier to end, deploy
+ * included, so it sees the refs that one left. The git process's output goes to the pusher while connected and is drained after a disconnect, so a push that
  * lost its pusher still runs to the end: its deploy finishes and its refs move.
  */
 export async function startReceiver(options: ReceiverOptions): Promise<Receiver> {
   const busy = new Map<Connection, number>();
   const running = new Set<Promise<void>>();
+  const turns = new PushTurns();
   const config = {
     hostKeys: [options.hostKey],
     ident: 'swarmlet',
@@ -117,7 +120,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
         });
       running.add(settled);
     };
-    serveConnection(client, info, options, track);
+    serveConnection(client, info, options, track, turns);
   });
   await listenWhenFree(server, options);
   server.on('error', (error: Error) => {
@@ -183,6 +186,7 @@ function serveConnection(
   info: ClientInfo,
   options: ReceiverOptions,
   track: (finished: Promise<void>) => void,
+  turns: PushTurns,
 ): void {
   const log = options.log.child({ peer: `${info.ip}:${info.port}` });
   const lost = new Promise<void>((resolve) => {
@@ -243,7 +247,7 @@ function serveConnection(
   client.on('session', (accept) => {
     const session = accept();
     const sessionLog = log.child({ fingerprint: identity?.fingerprint });
-    serveSession(session, lost, options, sessionLog, track);
+    serveSession(session, lost, options, sessionLog, track, turns);
   });
   client.on('error', (error) => {
     log.debug({ err: error }, 'connection error');
@@ -259,6 +263,7 @@ function serveSession(
   options: ReceiverOptions,
   log: Logger,
   track: (finished: Promise<void>) => void,
+  turns: PushTurns,
 ): void {
   let gitProtocol: string | undefined;
   const decline = (what: string) => (_accept: unknown, reject: (() => void) | undefined) => {
@@ -287,11 +292,12 @@ function serveSession(
   session.on('exec', (accept, _reject, info) => {
     const channel = opened(accept);
     if (!channel) return;
-    track(runCommand(channel, lost, info.command, gitProtocol, options, log));
+    track(runCommand(turns, channel, lost, info.command, gitProtocol, options, log));
   });
 }
 
 async function runCommand(
+  turns: PushTurns,
   channel: ServerChannel,
   lost: Promise<void>,
   text: string,
@@ -330,7 +336,24 @@ async function runCommand(
     await explain(channel, `repository not found: ${app}`);
     return;
   }
-  await runGit(channel, lost, command.service, repo, gitProtocol, options, log);
+  if (command.service !== 'receive-pack') {
+    await runGit(channel, lost, command.service, repo, gitProtocol, options, log);
+    return;
+  }
+  if (turns.busy(repo.app)) {
+    channel.stderr.write(`-----> Another push to ${repo.app} is running: this one waits for it to end\n`);
+  }
+  let disconnected = false;
+  void lost.then(() => {
+    disconnected = true;
+  });
+  const endTurn = await turns.take(repo.app);
+  try {
+    if (disconnected) return;
+    await runGit(channel, lost, command.service, repo, gitProtocol, options, log);
+  } finally {
+    endTurn();
+  }
 }
 
 async function runGit(
