@@ -640,7 +640,7 @@ describe('pushes to one app at once', () => {
     const pushOther = git(unrelated.dir, ['push', 'git@127.0.0.1:turns', 'master']);
     let waiting = '';
     for (const push of [pushOnTop, pushOther]) {
-      push.stderr?.on('data', (chunk: Buffer) => {
+      push.stderr.on('data', (chunk: Buffer) => {
         waiting += chunk.toString('utf8');
       });
     }

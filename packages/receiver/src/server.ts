@@ -343,13 +343,13 @@ async function runCommand(
   if (turns.busy(repo.app)) {
     channel.stderr.write(`-----> Another push to ${repo.app} is running: this one waits for it to end\n`);
   }
-  let disconnected = false;
+  const pusher = { gone: false };
   void lost.then(() => {
-    disconnected = true;
+    pusher.gone = true;
   });
   const endTurn = await turns.take(repo.app);
   try {
-    if (disconnected) return;
+    if (pusher.gone) return;
     await runGit(channel, lost, command.service, repo, gitProtocol, options, log);
   } finally {
     endTurn();
