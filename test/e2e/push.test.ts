@@ -140,4 +140,50 @@ describe('git push to the platform started by swarmlet up', () => {
       (await served()) === 'deployed by swarmlet deploy\n' ? true : undefined,
     );
   }, 300_000);
+  it('rejects a push whose new container exits at once, keeps the branch and the running version', async () => {
+    const before = (await git('ls-remote', 'swarmlet', 'refs/heads/master')).stdout.split('\t')[0];
+    const running = await served();
+    await commit(
+      {
+        'docker-compose.yml': COMPOSE.replace('["httpd", "-f", "-p", "8080", "-h", "/www"]', '["sh", "-c", "exit 3"]'),
+      },
+      'crashes',
+    );
+    const push = await git('push', 'swarmlet', 'master');
+    expect(push.exitCode).not.toBe(0);
+    expect(push.all).toContain('pre-receive hook declined');
+    expect(push.all).toMatch(
+      /remote: -----> Deploy failed: converge: service \S+_web failed: .*(exit code 3|non-zero exit \(3\))/,
+    );
+    expect((await git('ls-remote', 'swarmlet', 'refs/heads/master')).stdout.split('\t')[0]).toBe(before);
+    expect(await served()).toBe(running);
+    await git('reset', '--quiet', '--hard', 'HEAD~1');
+  }, 300_000);
+
+  it('runs two pushes to the app at once one after the other, both ending well', async () => {
+    await commit({ 'index.html': 'pushed four\n' }, 'four');
+    const second = join(work, 'second-clone');
+    await execa('git', ['clone', '--quiet', repo, second]);
+    const five = await commitFiles(second, { 'index.html': 'pushed five\n' }, 'five');
+    const gitSecond = (...args: string[]) =>
+      gitIn(second, args, {
+        GIT_SSH_COMMAND: `ssh -i ${key} -p ${sshPort} -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR`,
+      });
+    await gitSecond('remote', 'add', 'swarmlet', `ssh://git@127.0.0.1:${sshPort}/${app}`);
+    const first = git('push', 'swarmlet', 'master');
+    let firstOutput = '';
+    first.all.on('data', (chunk: Buffer) => {
+      firstOutput += chunk.toString('utf8');
+    });
+    await waitFor('the first push to be deploying', () =>
+      Promise.resolve(firstOutput.includes('remote: -----> build') ? true : undefined),
+    );
+    const [firstResult, secondResult] = await Promise.all([first, gitSecond('push', 'swarmlet', 'master')]);
+    expect(firstResult.exitCode).toBe(0);
+    expect(secondResult.all).toContain(`Another push to ${app} is running: this one waits for it to end`);
+    expect(secondResult.all).toContain(`https://${app}.localhost`);
+    expect(secondResult.exitCode).toBe(0);
+    expect((await git('ls-remote', 'swarmlet', 'refs/heads/master')).stdout.split('\t')[0]).toBe(five);
+    await waitFor('the second push to serve', async () => ((await served()) === 'pushed five\n' ? true : undefined));
+  }, 400_000);
 });
