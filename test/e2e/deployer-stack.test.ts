@@ -1,0 +1,219 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type Docker from 'dockerode';
+import { execa } from 'execa';
+import {
+  ensureStandInImage,
+  freePort,
+  localCaCertificates,
+  repoRoot,
+  requireEngine,
+  TEST_LABELS,
+  waitFor,
+} from '../support/docker.js';
+import { gitIn } from '../support/git.js';
+import { lockCoreSwarm } from '../support/swarm-lock.js';
+
+interface ServiceSpec {
+  Spec: { TaskTemplate: { ContainerSpec: { Env?: string[] } } };
+}
+
+/**
+ * The deployer image as the platform runs it: built from the repository with `deployer.Dockerfile`, deployed as
+ * the `deployer` core stack from `stacks/deployer` (host network, start-first), with a key added by
+ * `swarmlet keys add` inside the container. Then the platform updates itself: the seeded `deployer` repository is
+ * cloned, changed and pushed over SSH, and the pusher learns the outcome from the task being replaced.
+ */
+describe('the deployer core stack', () => {
+  const suffix = `${process.pid}-${Date.now()}`;
+  const version = `deployer-${suffix}`;
+  const tokenSecret = `swarmlet-test-agent-token-${suffix}`;
+  const passwordSecret = `swarmlet-test-registry-password-${suffix}`;
+  const network = `swarmlet-test-deployer-traefik-${process.pid}`;
+  const work = mkdtempSync(join(tmpdir(), 'swarmlet-deployer-stack-'));
+  const key = join(work, 'id_ed25519');
+  const clone = join(work, 'deployer');
+  let docker: Docker | undefined;
+  let releaseLock: (() => void) | undefined;
+  let nodeId = '';
+  let sshPort = 0;
+
+  const engine = (): Docker => {
+    if (!docker) throw new Error('the Docker engine was not reached in beforeAll');
+    return docker;
+  };
+  const sshCommand = () =>
+    `ssh -i ${key} -p ${sshPort} -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR`;
+  const git = (...args: string[]) => gitIn(clone, args, { GIT_SSH_COMMAND: sshCommand() });
+  const hostKey = async (): Promise<string | undefined> => {
+    const scan = await execa('ssh-keyscan', ['-p', String(sshPort), '-t', 'ed25519', '127.0.0.1'], { reject: false });
+    return scan.stdout.trim() === '' ? undefined : scan.stdout.split(' ').slice(1).join(' ');
+  };
+  const runningContainers = async () =>
+    engine().listContainers({ filters: { label: ['com.docker.swarm.service.name=deployer_deployer'] } });
+
+  beforeAll(async () => {
+    releaseLock = await lockCoreSwarm();
+    docker = await requireEngine();
+    nodeId = ((await docker.info()) as { Swarm: { NodeID: string } }).Swarm.NodeID;
+    await ensureStandInImage(docker, 'node');
+    await ensureStandInImage(docker, 'docker-cli');
+    await execa(
+      'docker',
+      [
+        'build',
+        '--quiet',
+        '-f',
+        'deployer.Dockerfile',
+        '-t',
+        `swarmlet/deployer:${version}`,
+        '--label',
+        'swarmlet.test=true',
+        '--build-arg',
+        `EXTRA_CA_CERTS=${localCaCertificates()}`,
+        '.',
+      ],
+      { cwd: repoRoot, env: { DOCKER_BUILDKIT: '0' } },
+    );
+    await execa('docker', ['secret', 'create', '--label', 'swarmlet.test=true', tokenSecret, '-'], {
+      input: `token-${suffix}`,
+    });
+    await execa('docker', ['secret', 'create', '--label', 'swarmlet.test=true', passwordSecret, '-'], {
+      input: `password-${suffix}`,
+    });
+    await docker.createNetwork({ Name: network, Driver: 'overlay', Attachable: true, Labels: TEST_LABELS });
+    await execa('docker', ['node', 'update', '--label-add', 'swarmlet.deployer=true', nodeId]);
+    sshPort = await freePort();
+    await execa(
+      'docker',
+      [
+        'stack',
+        'deploy',
+        '--resolve-image',
+        'never',
+        '-c',
+        join(repoRoot, 'stacks/deployer/docker-compose.yml'),
+        'deployer',
+      ],
+      {
+        env: {
+          SWARMLET_VERSION: version,
+          SSH_PORT: String(sshPort),
+          SWARMLET_USERNAME: 'admin',
+          ROOT_DOMAIN: 'example.test',
+          TRAEFIK_NETWORK: network,
+          SWARMLET_PUBLISH_MODE: 'host',
+          AGENT_TOKEN_SECRET: tokenSecret,
+          REGISTRY_PASSWORD_SECRET: passwordSecret,
+        },
+      },
+    );
+    await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'operator', '-f', key]);
+  }, 2_400_000);
+
+  afterAll(async () => {
+    await execa('docker', ['stack', 'rm', 'deployer'], { reject: false });
+    if (docker) {
+      const engine = docker;
+      await waitFor(
+        'the deployer containers to go',
+        async () => {
+          const left = await engine.listContainers({
+            all: true,
+            filters: { label: ['com.docker.stack.namespace=deployer'] },
+          });
+          for (const container of left) {
+            await engine
+              .getContainer(container.Id)
+              .remove({ force: true })
+              .catch(() => undefined);
+          }
+          return left.length === 0 ? true : undefined;
+        },
+        { timeoutMs: 60_000 },
+      ).catch(() => undefined);
+      await waitFor(
+        'the volume and network to be removable',
+        async () => {
+          await engine.getVolume('deployer_deployer-data').remove().catch(ignoreMissing);
+          await engine.getNetwork(network).remove().catch(ignoreMissing);
+          return true;
+        },
+        { timeoutMs: 30_000 },
+      ).catch(() => undefined);
+      await engine
+        .getImage(`swarmlet/deployer:${version}`)
+        .remove({ force: true })
+        .catch(() => undefined);
+    }
+    await execa('docker', ['secret', 'rm', tokenSecret, passwordSecret], { reject: false });
+    await execa('docker', ['node', 'update', '--label-rm', 'swarmlet.deployer', nodeId], { reject: false });
+    rmSync(work, { recursive: true, force: true });
+    releaseLock?.();
+  }, 180_000);
+
+  it('runs one healthy task whose swarmlet keys add lets a key in over SSH', async () => {
+    const [container] = await waitFor(
+      'a healthy deployer task',
+      async () => {
+        const healthy = await engine().listContainers({
+          filters: { label: ['com.docker.swarm.service.name=deployer_deployer'], health: ['healthy'] },
+        });
+        return healthy.length === 1 ? healthy : undefined;
+      },
+      { timeoutMs: 180_000 },
+    );
+    const inspected = await engine()
+      .getContainer(container?.Id ?? '')
+      .inspect();
+    expect(inspected.HostConfig.Privileged).toBe(false);
+    expect(inspected.HostConfig.CapAdd ?? []).toEqual([]);
+    const added = await execa('docker', ['exec', '-i', container?.Id ?? '', 'swarmlet', 'keys', 'add', 'operator'], {
+      input: readFileSync(`${key}.pub`, 'utf8'),
+    });
+    expect(added.stdout).toMatch(/^added SHA256:\S+ operator$/);
+    await waitFor('the receiver to answer', hostKey);
+    const cloned = await gitIn(work, ['clone', `ssh://git@127.0.0.1:${sshPort}/deployer`, clone], {
+      GIT_SSH_COMMAND: sshCommand(),
+    });
+    expect(cloned.exitCode).toBe(0);
+    expect(readdirSync(clone).sort()).toEqual(
+      readdirSync(join(repoRoot, 'stacks', 'deployer'))
+        .concat('.git')
+        .sort(),
+    );
+  }, 300_000);
+
+  it('updates itself from a push of the deployer repository, and the pusher learns the outcome', async () => {
+    const keyBefore = await hostKey();
+    const [old] = await runningContainers();
+    writeFileSync(
+      join(clone, '.env'),
+      [
+        `SSH_PORT=${String(sshPort)}`,
+        'LOG_LEVEL=debug',
+        `AGENT_TOKEN_SECRET=${tokenSecret}`,
+        `REGISTRY_PASSWORD_SECRET=${passwordSecret}`,
+        '',
+      ].join('\n'),
+    );
+    await git('commit', '--quiet', '-am', 'debug logs');
+    const commit = (await git('rev-parse', 'HEAD')).stdout;
+    const push = await git('push', 'origin', 'master');
+    expect(push.all).toContain('remote: -----> Deployed deployer');
+    expect(push.exitCode).toBe(0);
+    const service = (await engine().getService('deployer_deployer').inspect()) as ServiceSpec;
+    expect(service.Spec.TaskTemplate.ContainerSpec.Env).toContain('SWARMLET_LOG_LEVEL=debug');
+    await waitFor('the old task to have drained and gone', async () => {
+      const running = await runningContainers();
+      return running.length === 1 && running[0]?.Id !== old?.Id ? true : undefined;
+    });
+    expect(await waitFor('the new receiver to take the SSH port', hostKey)).toBe(keyBefore);
+    expect((await git('ls-remote', 'origin', 'refs/heads/master')).stdout.split('\t')[0]).toBe(commit);
+  }, 600_000);
+});
+
+function ignoreMissing(error: unknown): void {
+  if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+}
