@@ -5,6 +5,8 @@ import { apiRouter, unmatched } from './api/routes.js';
 import { createAuthMiddleware } from './auth/basic-auth.js';
 import type { RegistryConfig } from './config.js';
 import { errorMiddleware } from './errors.js';
+import { metricsEndpoint, type Metrics } from './metrics.js';
+import type { Notifier } from './notifications/notifier.js';
 import { FilesystemDriver } from './storage/filesystem.js';
 import { createStores, type Stores } from './stores.js';
 
@@ -19,6 +21,10 @@ export interface AppHooks {
   onUnexpectedError?: (error: unknown, ctx: Koa.Context | undefined) => void;
   /** Where each request is logged (see `access-log.ts`); without it, requests are not logged. */
   log?: Logger;
+  /** Counts requests and serves `GET /metrics` (behind the auth); without it there is no `/metrics`. */
+  metrics?: Metrics;
+  /** Queues the events of pushes, pulls and deletes for the notification endpoints. */
+  notifier?: Notifier;
 }
 
 /**
@@ -26,7 +32,7 @@ export interface AppHooks {
  * `storage.filesystem.rootdirectory`). The application owns no socket; the caller listens
  * (see `server.ts`) or hands `app.callback()` to a test client. Every answer carries
  * `Docker-Distribution-API-Version: registry/2.0` and the configured `http.headers`. With `auth.htpasswd`,
- * every request needs valid Basic credentials, `/v2/` included.
+ * every request needs valid Basic credentials, `/v2/` and `/metrics` included.
  * @throws ConfigError naming `auth.htpasswd.path` when the htpasswd file is unusable.
  */
 export function createRegistryApp(
@@ -35,6 +41,7 @@ export function createRegistryApp(
   hooks: AppHooks = {},
 ): Koa {
   const app = new Koa();
+  if (hooks.metrics) app.use(hooks.metrics.middleware());
   app.on('error', (error: NodeJS.ErrnoException) => {
     if (!CLIENT_GONE.has(error.code ?? '')) hooks.onUnexpectedError?.(error, undefined);
   });
@@ -48,6 +55,8 @@ export function createRegistryApp(
   if (requestLog) app.use(requestLog);
   const auth = createAuthMiddleware(config);
   if (auth) app.use(auth);
+  if (hooks.metrics) app.use(metricsEndpoint(hooks.metrics));
+  if (hooks.notifier?.active) app.use(hooks.notifier.middleware());
   const router = apiRouter(stores, { deleteEnabled: config.storage.delete.enabled });
   const fallback = unmatched(router);
   app.use(fallback.before);

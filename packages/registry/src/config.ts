@@ -11,6 +11,24 @@ const duration = z
 
 const bool = z.union([z.boolean(), z.stringbool()]);
 
+/** One `notifications.endpoints` entry; its name names its on-disk queue, so it is a plain file name. */
+const endpoint = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'expected letters, digits, ".", "_" or "-"'),
+  disabled: bool.default(false),
+  url: z.url({ protocol: /^https?$/ }),
+  headers: z.record(z.string(), z.array(z.string())).default({}),
+  timeout: duration.default(1000),
+  threshold: z.coerce.number().int().positive().default(10),
+  backoff: duration.default(1000),
+  ignoredmediatypes: z.array(z.string()).default([]),
+  ignore: z
+    .strictObject({
+      mediatypes: z.array(z.string()).default([]),
+      actions: z.array(z.enum(['push', 'pull', 'delete', 'mount'])).default([]),
+    })
+    .prefault({}),
+});
+
 /**
  * The CNCF registry's configuration file, restricted to the settings this registry implements. Settings that the
  * CNCF registry knows but that change nothing here (`log.fields`, `storage.cache`, `health`, …) are accepted so
@@ -36,6 +54,28 @@ const schema = z.strictObject({
         .prefault({}),
       delete: z.strictObject({ enabled: bool.default(false) }).prefault({}),
       cache: z.strictObject({ blobdescriptor: z.string().optional() }).optional(),
+      maintenance: z
+        .strictObject({
+          uploadpurging: z
+            .strictObject({
+              enabled: bool.default(true),
+              age: duration.default(7 * 24 * 3_600_000),
+              interval: duration.default(24 * 3_600_000),
+              dryrun: bool.default(false),
+            })
+            .prefault({}),
+          garbagecollect: z
+            .strictObject({
+              enabled: bool.default(false),
+              interval: duration.default(24 * 3_600_000),
+              deleteuntagged: bool.default(false),
+              dryrun: bool.default(false),
+              grace: duration.default(3_600_000),
+            })
+            .prefault({}),
+          readonly: z.strictObject({ enabled: bool.optional() }).optional(),
+        })
+        .prefault({}),
       redirect: z.strictObject({ disable: bool.optional() }).optional(),
     })
     .prefault({}),
@@ -62,6 +102,19 @@ const schema = z.strictObject({
     })
     .prefault({}),
   health: z.record(z.string(), z.unknown()).optional(),
+  notifications: z
+    .strictObject({
+      events: z.strictObject({ includereferences: bool.optional() }).optional(),
+      endpoints: z.array(endpoint).default([]),
+    })
+    .prefault({})
+    .superRefine((notifications, context) => {
+      const names = notifications.endpoints.map((entry) => entry.name);
+      const repeated = names.find((name, index) => names.indexOf(name) !== index);
+      if (repeated !== undefined) {
+        context.addIssue({ code: 'custom', path: ['endpoints'], message: `endpoint name ${repeated} is used twice` });
+      }
+    }),
 });
 
 /** The registry's validated configuration. */
@@ -78,6 +131,15 @@ const ENV_SETTINGS = [
   'storage.delete.enabled',
   'storage.cache.blobdescriptor',
   'storage.redirect.disable',
+  'storage.maintenance.uploadpurging.enabled',
+  'storage.maintenance.uploadpurging.age',
+  'storage.maintenance.uploadpurging.interval',
+  'storage.maintenance.uploadpurging.dryrun',
+  'storage.maintenance.garbagecollect.enabled',
+  'storage.maintenance.garbagecollect.interval',
+  'storage.maintenance.garbagecollect.deleteuntagged',
+  'storage.maintenance.garbagecollect.dryrun',
+  'storage.maintenance.garbagecollect.grace',
   'auth.htpasswd.realm',
   'auth.htpasswd.path',
   'http.addr',

@@ -1,6 +1,7 @@
 import type Koa from 'koa';
 import { parseDigest } from '../digest.js';
 import { RegistryError } from '../errors.js';
+import { BLOB_MEDIA_TYPE, recordAction } from '../notifications/events.js';
 import type { Stores } from '../stores.js';
 import { parseRange } from './request.js';
 
@@ -29,6 +30,13 @@ export async function getBlob(ctx: Koa.Context, stores: Stores, name: string, di
   }
   ctx.body = await stores.blobs.open(name, digest, range?.start, range?.end);
   ctx.length = length;
+  recordAction(ctx, {
+    action: 'pull',
+    repository: name,
+    digest: digest.text,
+    mediaType: BLOB_MEDIA_TYPE,
+    size: length,
+  });
 }
 
 /** DELETE of a blob: removes it from the repository when deletes are enabled. */
@@ -43,6 +51,7 @@ export async function deleteBlob(
     throw new RegistryError('UNSUPPORTED', { reason: 'deletes are disabled (storage.delete.enabled)' });
   const digest = parseDigest(digestText);
   await stores.blobs.unlink(name, digest);
+  recordAction(ctx, { action: 'delete', repository: name, digest: digest.text, mediaType: BLOB_MEDIA_TYPE });
   ctx.status = 202;
   ctx.set('Docker-Content-Digest', digest.text);
   ctx.body = '';

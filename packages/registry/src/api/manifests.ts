@@ -3,6 +3,7 @@ import { RegistryError } from '../errors.js';
 import { MEDIA_TYPES } from '../manifest.js';
 import { isTag } from '../names.js';
 import type { StoredManifest } from '../store/manifest-store.js';
+import { recordAction } from '../notifications/events.js';
 import type { Stores } from '../stores.js';
 import { readBody } from './request.js';
 
@@ -21,6 +22,14 @@ export async function putManifest(ctx: Koa.Context, stores: Stores, name: string
   ctx.set({ Location: `/v2/${name}/manifests/${stored.digest.text}`, 'Docker-Content-Digest': stored.digest.text });
   if (stored.manifest.subject) ctx.set('OCI-Subject', stored.manifest.subject.digest.text);
   ctx.body = '';
+  recordAction(ctx, {
+    action: 'push',
+    repository: name,
+    digest: stored.digest.text,
+    mediaType: stored.manifest.mediaType,
+    size: stored.body.length,
+    ...(isTag(reference) && { tag: reference }),
+  });
 }
 
 /**
@@ -42,6 +51,14 @@ export async function getManifest(ctx: Koa.Context, stores: Stores, name: string
     return;
   }
   ctx.body = stored.body;
+  recordAction(ctx, {
+    action: 'pull',
+    repository: name,
+    digest: stored.digest.text,
+    mediaType: stored.manifest.mediaType,
+    size: stored.body.length,
+    ...(isTag(reference) && { tag: reference }),
+  });
 }
 
 /** DELETE of a manifest by digest (with its tags) or of a tag, when deletes are enabled. */
@@ -55,6 +72,12 @@ export async function deleteManifest(
   if (!deleteEnabled)
     throw new RegistryError('UNSUPPORTED', { reason: 'deletes are disabled (storage.delete.enabled)' });
   await stores.manifests.delete(name, reference);
+  recordAction(
+    ctx,
+    isTag(reference)
+      ? { action: 'delete', repository: name, digest: '', tag: reference }
+      : { action: 'delete', repository: name, digest: reference },
+  );
   ctx.status = 202;
   ctx.body = '';
 }

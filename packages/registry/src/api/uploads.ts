@@ -3,6 +3,7 @@ import { parseDigest, type Digest } from '../digest.js';
 import { RegistryError } from '../errors.js';
 import { validateRepositoryName } from '../names.js';
 import type { Stores } from '../stores.js';
+import { BLOB_MEDIA_TYPE, recordAction } from '../notifications/events.js';
 import { rangeHeader, type UploadStatus } from '../store/upload-store.js';
 import { parseContentRange, single } from './request.js';
 
@@ -18,7 +19,7 @@ export async function startUpload(ctx: Koa.Context, stores: Stores, name: string
     const digest = parseDigest(mount);
     if (await isMountable(stores, digest, from)) {
       await stores.blobs.link(name, digest);
-      created(ctx, name, digest);
+      await created(ctx, stores, name, digest, 'mount', from);
       return;
     }
   }
@@ -27,7 +28,7 @@ export async function startUpload(ctx: Koa.Context, stores: Stores, name: string
     try {
       const digest = parseDigest(digestText);
       await stores.uploads.complete(name, session.id, digest, ctx.req);
-      created(ctx, name, digest);
+      await created(ctx, stores, name, digest, 'push');
     } catch (error) {
       await stores.uploads.cancel(name, session.id).catch(() => undefined);
       throw error;
@@ -57,7 +58,7 @@ export async function completeUpload(ctx: Koa.Context, stores: Stores, name: str
   const hasBody = Number(ctx.get('Content-Length') || 0) > 0 || ctx.get('Transfer-Encoding') !== '';
   const range = parseContentRange(ctx.get('Content-Range') || undefined, ctx.get('Content-Length') || undefined);
   await stores.uploads.complete(name, id, digest, hasBody ? ctx.req : undefined, range);
-  created(ctx, name, digest);
+  await created(ctx, stores, name, digest, 'push');
 }
 
 /** DELETE of an upload session: cancels it. */
@@ -77,10 +78,26 @@ async function isMountable(stores: Stores, digest: Digest, from: string | undefi
   }
 }
 
-function created(ctx: Koa.Context, name: string, digest: Digest): void {
+async function created(
+  ctx: Koa.Context,
+  stores: Stores,
+  name: string,
+  digest: Digest,
+  action: 'push' | 'mount',
+  fromRepository?: string,
+): Promise<void> {
   ctx.status = 201;
   ctx.set({ Location: `/v2/${name}/blobs/${digest.text}`, 'Docker-Content-Digest': digest.text });
   ctx.body = '';
+  const { size } = await stores.blobs.stat(name, digest);
+  recordAction(ctx, {
+    action,
+    repository: name,
+    digest: digest.text,
+    mediaType: BLOB_MEDIA_TYPE,
+    size,
+    ...(fromRepository !== undefined && { fromRepository }),
+  });
 }
 
 function accepted(ctx: Koa.Context, name: string, session: UploadStatus, status: 202 | 204): void {
