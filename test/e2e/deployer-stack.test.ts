@@ -101,6 +101,7 @@ describe('the deployer core stack', () => {
           SWARMLET_VERSION: version,
           SSH_PORT: String(sshPort),
           SWARMLET_USERNAME: 'admin',
+          SWARMLET_EMAIL: 'ops@example.test',
           ROOT_DOMAIN: 'example.test',
           TRAEFIK_NETWORK: network,
           SWARMLET_PUBLISH_MODE: 'host',

@@ -6,6 +6,7 @@ import { repoRoot } from '../support/docker.js';
 const PLATFORM = {
   rootDomain: 'example.test',
   username: 'admin',
+  email: 'ops@example.test',
   traefikNetwork: 'traefik-public',
   version: '0.1.0',
   publishMode: 'ingress' as const,
@@ -60,7 +61,7 @@ describe('the core stacks', () => {
         '--entryPoints.web.http.redirections.entryPoint.to=websecure',
         '--entryPoints.web.http.redirections.entryPoint.scheme=https',
         '--entryPoints.websecure.transport.respondingTimeouts.readTimeout=0',
-        '--certificatesResolvers.letsencrypt.acme.email=admin@example.test',
+        '--certificatesResolvers.letsencrypt.acme.email=ops@example.test',
       ]),
     );
     expect(traefik?.deploy?.labels).toMatchObject({

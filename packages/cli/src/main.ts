@@ -2,7 +2,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createLogger, runMain } from '@swarmlet/common';
+import { createLogger, runMain, readStdin } from '@swarmlet/common';
 import { KEYS_USAGE, runKeysCommand } from '@swarmlet/receiver';
 import { deployLocal } from './deploy.js';
 import { health, platform } from './platform.js';
@@ -84,10 +84,4 @@ function parseDeployArgs(args: string[]): { path: string; app: string | undefine
   } catch {
     return undefined;
   }
-}
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
 }

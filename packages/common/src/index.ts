@@ -1,5 +1,5 @@
 export { createLogger, REDACTED_PATHS, type CreateLoggerOptions, type Logger } from './logger.js';
 export { ConfigError, overlayEnv, parseYaml, readYamlFile, validateConfig, type Env } from './config.js';
 export { listenAddressSchema, type ListenAddress } from './listen-address.js';
-export { runMain, untilSignal } from './process.js';
+export { readStdin, runMain, untilSignal } from './process.js';
 export { closeServer, listen } from './http-server.js';

@@ -12,6 +12,7 @@ describe('loadAgentConfig', () => {
       registry: '127.0.0.1:5000',
       registryPasswordFile: undefined,
       rootDomain: 'localhost',
+      email: 'admin@localhost',
       traefikNetwork: 'traefik-public',
       version: 'latest',
       publishMode: 'ingress',

@@ -18,6 +18,7 @@ const schema = z.object({
   SWARMLET_REGISTRY_PASSWORD_FILE: z.string().min(1).optional(),
   ROOT_DOMAIN: z.string().min(1).default('localhost'),
   SWARMLET_USERNAME: z.string().min(1).default('swarmlet'),
+  SWARMLET_EMAIL: z.email().optional(),
   TRAEFIK_NETWORK: z.string().min(1).default('traefik-public'),
   SWARMLET_VERSION: z
     .string()
@@ -45,6 +46,8 @@ export interface AgentConfig {
   registryPasswordFile: string | undefined;
   rootDomain: string;
   username: string;
+  /** `SWARMLET_EMAIL`: the operator's address (Let's Encrypt's contact); `admin@<ROOT_DOMAIN>` by default. */
+  email: string;
   traefikNetwork: string;
   /** `SWARMLET_VERSION`: the tag of the platform's own images, told to every deploy. */
   version: string;
@@ -60,7 +63,7 @@ export interface AgentConfig {
  * Reads the agent's settings from the environment: `SWARMLET_AGENT_ADDR` (default `127.0.0.1:8787`),
  * `SWARMLET_AGENT_TOKEN_FILE`, `DOCKER_SOCKET`, `SWARMLET_LOG_LEVEL`, `SWARMLET_DATA_DIR` (default
  * `/var/lib/swarmlet`, resolved against `cwd`), `SWARMLET_REGISTRY` (default `127.0.0.1:5000`),
- * `SWARMLET_REGISTRY_USERNAME` and `SWARMLET_REGISTRY_PASSWORD_FILE`, `ROOT_DOMAIN`, `SWARMLET_USERNAME`,
+ * `SWARMLET_REGISTRY_USERNAME` and `SWARMLET_REGISTRY_PASSWORD_FILE`, `ROOT_DOMAIN`, `SWARMLET_USERNAME`, `SWARMLET_EMAIL`,
  * `TRAEFIK_NETWORK`, `SWARMLET_VERSION` (`latest`), `SWARMLET_PUBLISH_MODE` (`ingress`), `PATH`,
  * `SWARMLET_CONVERGE_TIMEOUT_SECONDS` (300), `SWARMLET_ENTRYPOINT_TIMEOUT_SECONDS` (120),
  * `SWARMLET_DEPLOY_CONCURRENCY` (2). Pure.
@@ -79,6 +82,7 @@ export function loadAgentConfig(env: Env, cwd = '/'): AgentConfig {
     registryPasswordFile: parsed.SWARMLET_REGISTRY_PASSWORD_FILE,
     rootDomain: parsed.ROOT_DOMAIN,
     username: parsed.SWARMLET_USERNAME,
+    email: parsed.SWARMLET_EMAIL ?? `admin@${parsed.ROOT_DOMAIN}`,
     traefikNetwork: parsed.TRAEFIK_NETWORK,
     version: parsed.SWARMLET_VERSION,
     publishMode: parsed.SWARMLET_PUBLISH_MODE,

@@ -31,6 +31,7 @@ runMain('swarmlet-deployer', async (argv) => {
     dockerConfig,
     rootDomain: config.rootDomain,
     username: config.username,
+    email: config.email,
     traefikNetwork: config.traefikNetwork,
     version: config.version,
     publishMode: config.publishMode,

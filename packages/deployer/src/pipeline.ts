@@ -34,6 +34,7 @@ export interface PipelineSettings {
   dockerConfig: string;
   rootDomain: string;
   username: string;
+  email?: string;
   traefikNetwork: string;
   version: string;
   publishMode: 'ingress' | 'host';
@@ -101,6 +102,7 @@ export async function runPipeline(
       registry: settings.registry,
       rootDomain: settings.rootDomain,
       username: settings.username,
+      ...(settings.email !== undefined && { email: settings.email }),
       traefikNetwork: settings.traefikNetwork,
       version: settings.version,
       publishMode: settings.publishMode,

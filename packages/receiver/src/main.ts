@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { fileURLToPath } from 'node:url';
-import { createLogger, runMain, untilSignal } from '@swarmlet/common';
+import { createLogger, runMain, untilSignal, readStdin } from '@swarmlet/common';
 import { AuthorizedKeysFile } from './authorized-keys.js';
 import { loadReceiverConfig, type ReceiverConfig } from './config.js';
 import { seedCoreRepositories } from './core-repos.js';
@@ -74,10 +74,4 @@ async function keys(config: ReceiverConfig, args: string[]): Promise<number> {
   if (code !== undefined) return code;
   process.stderr.write(`${USAGE}\n`);
   return 2;
-}
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
 }

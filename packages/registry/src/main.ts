@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { createLogger, readYamlFile, runMain, untilSignal } from '@swarmlet/common';
+import { createLogger, readYamlFile, runMain, untilSignal, readStdin } from '@swarmlet/common';
 import { loadRegistryConfig, parseDuration, type RegistryConfig } from './config.js';
 import { garbageCollect } from './garbage-collect.js';
+import { htpasswdLine } from './auth/htpasswd-line.js';
 import { checkHealth } from './healthcheck.js';
 import { startRegistry } from './server.js';
 import { FilesystemDriver } from './storage/filesystem.js';
@@ -10,6 +11,7 @@ import { createStores } from './stores.js';
 
 const USAGE = `usage: swarmlet-registry serve [config.yml]
        swarmlet-registry healthcheck [config.yml]
+       swarmlet-registry htpasswd USER < password   (prints a bcrypt htpasswd entry)
        swarmlet-registry garbage-collect [config.yml] [--dry-run] [--delete-untagged] [--grace DURATION]
 
 garbage-collect removes blobs that no manifest reaches (with --delete-untagged, also manifests that no tag
@@ -23,6 +25,10 @@ runMain('swarmlet-registry', async ([command, ...rest]) => {
     if (command === 'serve') return await serve(rest);
     if (command === 'garbage-collect') return await collect(rest);
     if (command === 'healthcheck') return await healthcheck(rest);
+    if (command === 'htpasswd' && rest.length === 1 && rest[0] !== undefined) {
+      process.stdout.write(`${await htpasswdLine(rest[0], await readStdin())}\n`);
+      return 0;
+    }
     throw new UsageError();
   } catch (error) {
     if (!(error instanceof UsageError) && !(error instanceof TypeError && 'code' in error)) throw error;

@@ -22,6 +22,8 @@ export interface PlatformVariables {
   rootDomain: string;
   /** `SWARMLET_USERNAME`: the platform's user. */
   username: string;
+  /** `SWARMLET_EMAIL`: the operator's address; `admin@<rootDomain>` by default. */
+  email?: string;
   /** `TRAEFIK_NETWORK`: the overlay network Traefik routes through. */
   traefikNetwork: string;
   /** `SWARMLET_VERSION`: the tag of the platform's own images; `latest` by default. */
@@ -50,7 +52,7 @@ export interface DeployEnvironment {
 
 /**
  * The platform's variables under their environment names: `SWARMLET_REGISTRY`, `ROOT_DOMAIN`,
- * `SWARMLET_USERNAME`, `TRAEFIK_NETWORK`, `SWARMLET_VERSION`, `SWARMLET_PUBLISH_MODE`, `APP_NAME`, `GIT_SHA`, `GIT_BRANCH` and `PATH`, with the defaults
+ * `SWARMLET_USERNAME`, `SWARMLET_EMAIL`, `TRAEFIK_NETWORK`, `SWARMLET_VERSION`, `SWARMLET_PUBLISH_MODE`, `APP_NAME`, `GIT_SHA`, `GIT_BRANCH` and `PATH`, with the defaults
  * filled in. Pure.
  */
 export function platformEnvironment(platform: PlatformVariables): Record<string, string> {
@@ -58,6 +60,7 @@ export function platformEnvironment(platform: PlatformVariables): Record<string,
     SWARMLET_REGISTRY: platform.registry ?? DEFAULT_REGISTRY,
     ROOT_DOMAIN: platform.rootDomain,
     SWARMLET_USERNAME: platform.username,
+    SWARMLET_EMAIL: platform.email ?? `admin@${platform.rootDomain}`,
     TRAEFIK_NETWORK: platform.traefikNetwork,
     SWARMLET_VERSION: platform.version ?? 'latest',
     SWARMLET_PUBLISH_MODE: platform.publishMode ?? 'ingress',
