@@ -1,0 +1,386 @@
+#!/usr/bin/env bash
+# Swarmlet's installer: a bare Debian 11/12 or Ubuntu 20.04+ machine (amd64 or arm64) to a working platform.
+# Run it from a checkout of the repository, as root or through sudo:
+#   sudo ./install.sh                          asks for what it needs
+#   sudo ./install.sh --yes --domain example.com --email ops@example.com --user admin \
+#        --password-file /root/pw --ssh-key ~/.ssh/id_ed25519.pub
+# It installs Docker Engine when missing (Debian's docker.io), initialises the swarm, labels this node for the
+# registry and the deployer, creates the Traefik network and the secrets (a bcrypt htpasswd, the registry password
+# for the deployer, the agent token), builds the images from this source tree, deploys the router, registry and
+# deployer core stacks, authorizes the SSH key, waits until every core service runs, and prints the next steps.
+# Running it again upgrades in place: data, secrets and keys are kept. `--uninstall` removes what it created and
+# keeps the data volumes; `--uninstall --purge` removes them too. No password is ever put on a command line or in
+# a log: it travels on standard input only.
+set -euo pipefail
+
+SOURCE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+NETWORK=traefik-public
+REGISTRY_ADDR=127.0.0.1:5000
+SECRETS=(swarmlet-registry-htpasswd swarmlet-registry-password swarmlet-agent-token)
+STACKS=(router registry deployer)
+VOLUMES=(registry_registry-data deployer_deployer-data router_certificates)
+LABELS=(swarmlet.registry swarmlet.deployer)
+
+domain=${SWARMLET_DOMAIN:-}
+email=${SWARMLET_EMAIL:-}
+user=${SWARMLET_USER:-}
+password_file=''
+ssh_key=''
+advertise_addr=''
+publish_mode=ingress
+with_router=true
+assume_yes=false
+action=install
+purge=false
+current_step=''
+
+usage() {
+  cat <<'EOF'
+usage: install.sh [options]
+  --domain DOMAIN          the root domain: apps at <app>.DOMAIN, the registry at registry.DOMAIN
+  --email EMAIL            Let's Encrypt's contact (default admin@DOMAIN)
+  --user USER              the platform's user (docker login, the dashboard)
+  --password-file FILE     the user's password (or the environment variable SWARMLET_PASSWORD)
+  --ssh-key FILE           a public key allowed to git push (e.g. ~/.ssh/id_ed25519.pub)
+  --advertise-addr ADDR    the address the swarm advertises (default: docker's choice)
+  --publish-mode MODE      ingress (default) or host, for machines whose kernel lacks the routing mesh (IPVS)
+  --without-router         do not deploy Traefik (another proxy fronts the platform, or Docker Hub is unreachable)
+  --yes                    ask nothing: every missing answer is an error
+  --uninstall [--purge]    remove the platform; --purge removes its data volumes too
+EOF
+}
+
+say() { printf '==> %s\n' "$*"; }
+# Runs a command, showing its output only when it fails.
+quietly() {
+  local output
+  output=$("$@" 2>&1) || fail "$(printf '%s' "$output" | tail -n 20)"
+}
+fail() {
+  printf 'install.sh: %s%s\n' "${current_step:+step \"$current_step\" failed: }" "$*" >&2
+  current_step=''
+  exit 1
+}
+step() {
+  current_step=$1
+  say "$1"
+}
+on_exit() {
+  local status=$?
+  if [ "$status" -ne 0 ] && [ -n "$current_step" ]; then
+    printf 'install.sh: step "%s" failed (exit %s)\n' "$current_step" "$status" >&2
+  fi
+}
+trap on_exit EXIT
+
+parse_args() {
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --domain) domain=${2:?--domain needs a value}; shift ;;
+      --email) email=${2:?--email needs a value}; shift ;;
+      --user) user=${2:?--user needs a value}; shift ;;
+      --password-file) password_file=${2:?--password-file needs a value}; shift ;;
+      --ssh-key) ssh_key=${2:?--ssh-key needs a value}; shift ;;
+      --advertise-addr) advertise_addr=${2:?--advertise-addr needs a value}; shift ;;
+      --publish-mode) publish_mode=${2:?--publish-mode needs a value}; shift ;;
+      --without-router) with_router=false ;;
+      --yes | -y) assume_yes=true ;;
+      --uninstall) action=uninstall ;;
+      --purge) purge=true ;;
+      --help | -h) usage; exit 0 ;;
+      *) usage >&2; fail "unknown option $1" ;;
+    esac
+    shift
+  done
+  case $publish_mode in ingress | host) ;; *) fail "--publish-mode is ingress or host, not $publish_mode" ;; esac
+  if [ "$purge" = true ] && [ "$action" != uninstall ]; then fail '--purge goes with --uninstall'; fi
+}
+
+become_root() {
+  [ "$(id -u)" = 0 ] && return 0
+  command -v sudo >/dev/null 2>&1 || fail 'run this as root (sudo is not installed)'
+  exec sudo --preserve-env=SWARMLET_PASSWORD,SWARMLET_DOMAIN,SWARMLET_EMAIL,SWARMLET_USER "$0" "$@"
+}
+
+check_system() {
+  step 'check the system'
+  [ -r /etc/os-release ] || fail 'no /etc/os-release: only Debian and Ubuntu are supported'
+  local id version
+  # shellcheck disable=SC1091
+  id=$(. /etc/os-release && printf '%s' "${ID:-}")
+  # shellcheck disable=SC1091
+  version=$(. /etc/os-release && printf '%s' "${VERSION_ID:-0}")
+  case $id in
+    debian) [ "${version%%.*}" -ge 11 ] || fail "Debian $version is too old: 11 or newer" ;;
+    ubuntu) [ "${version%%.*}" -ge 20 ] || fail "Ubuntu $version is too old: 20.04 or newer" ;;
+    *) fail "$id is not supported: Debian 11+ or Ubuntu 20.04+" ;;
+  esac
+  case $(uname -m) in
+    x86_64 | aarch64) ;;
+    *) fail "$(uname -m) is not supported: amd64 or arm64" ;;
+  esac
+}
+
+ask() { # ask VAR "question" [secret]
+  local answer
+  if [ "$assume_yes" = true ] || [ ! -t 0 ]; then fail "missing $1 (give it as an option; see --help)"; fi
+  if [ "${3:-}" = secret ]; then
+    read -r -s -p "$2: " answer
+    printf '\n' >&2
+  else
+    read -r -p "$2: " answer
+  fi
+  printf -v "$1" '%s' "$answer"
+}
+
+have_secret() { docker secret inspect "$1" >/dev/null 2>&1; }
+
+gather_answers() {
+  [ -n "$domain" ] || ask domain 'Root domain (apps at <app>.DOMAIN)'
+  [[ $domain =~ ^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$ ]] || fail "invalid domain: $domain"
+  [ -n "$email" ] || email="admin@$domain"
+  [ -n "$user" ] || ask user 'Platform user (docker login)'
+  [[ $user =~ ^[A-Za-z0-9._-]{1,64}$ ]] || fail "invalid user name: $user"
+  if have_secret swarmlet-registry-htpasswd; then
+    password=''
+  elif [ -n "$password_file" ]; then
+    [ -r "$password_file" ] || fail "cannot read $password_file"
+    IFS= read -r password <"$password_file" || true
+  elif [ -n "${SWARMLET_PASSWORD:-}" ]; then
+    password=$SWARMLET_PASSWORD
+  else
+    local again
+    ask password "Password for $user" secret
+    ask again 'The same password again' secret
+    [ "$password" = "$again" ] || fail 'the passwords differ'
+  fi
+  if ! have_secret swarmlet-registry-htpasswd && [ ${#password} -lt 8 ]; then fail 'the password needs 8 characters or more'; fi
+  if [ -z "$ssh_key" ] && [ "$assume_yes" = false ] && [ -t 0 ]; then
+    ask ssh_key 'Public key file allowed to git push (empty: add one later with swarmlet keys add)'
+  fi
+  if [ -n "$ssh_key" ] && [ ! -r "$ssh_key" ]; then fail "cannot read $ssh_key"; fi
+}
+
+ensure_docker() {
+  step 'make sure Docker Engine runs'
+  if ! command -v docker >/dev/null 2>&1 || ! command -v dockerd >/dev/null 2>&1; then
+    say "installing Debian's docker.io"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker.io git ca-certificates >/dev/null
+  fi
+  if ! docker info >/dev/null 2>&1; then
+    if [ -d /run/systemd/system ]; then
+      systemctl enable --now docker >/dev/null 2>&1 || true
+    fi
+    if ! docker info >/dev/null 2>&1; then
+      say 'starting dockerd in the background (log: /var/log/swarmlet-dockerd.log)'
+      setsid nohup dockerd >>/var/log/swarmlet-dockerd.log 2>&1 </dev/null &
+      for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
+    fi
+  fi
+  docker info >/dev/null 2>&1 || fail 'the Docker engine does not answer'
+}
+
+ensure_swarm() {
+  step 'initialise the swarm and label this node'
+  local state node
+  state=$(docker info --format '{{.Swarm.LocalNodeState}}')
+  if [ "$state" = inactive ]; then
+    docker swarm init ${advertise_addr:+--advertise-addr "$advertise_addr"} >/dev/null
+  elif [ "$state" != active ]; then
+    fail "this engine's swarm is $state"
+  fi
+  [ "$(docker info --format '{{.Swarm.ControlAvailable}}')" = true ] || fail 'this node is not a swarm manager'
+  node=$(docker info --format '{{.Swarm.NodeID}}')
+  docker node update --label-add swarmlet.registry=true --label-add swarmlet.deployer=true "$node" >/dev/null
+}
+
+ensure_network() {
+  step "create the overlay network $NETWORK"
+  docker network inspect "$NETWORK" >/dev/null 2>&1 ||
+    docker network create --driver overlay --attachable --label swarmlet.managed=true "$NETWORK" >/dev/null
+}
+
+build_images() {
+  step "build the images swarmlet/registry:$version and swarmlet/deployer:$version from $SOURCE_DIR"
+  local ca=''
+  if compgen -G '/usr/local/share/ca-certificates/*.crt' >/dev/null; then
+    ca=$(cat /usr/local/share/ca-certificates/*.crt)
+  fi
+  local image
+  for image in registry deployer; do
+    quietly env DOCKER_BUILDKIT=0 docker build --quiet --label swarmlet.managed=true --build-arg "EXTRA_CA_CERTS=$ca" \
+      -f "$SOURCE_DIR/$image.Dockerfile" -t "swarmlet/$image:$version" "$SOURCE_DIR"
+  done
+}
+
+ensure_secrets() {
+  step 'create the secrets (existing ones are kept)'
+  if ! have_secret swarmlet-registry-htpasswd; then
+    printf '%s\n' "$password" |
+      docker run --rm -i --entrypoint node "swarmlet/registry:$version" /app/packages/registry/dist/main.js htpasswd "$user" |
+      docker secret create --label swarmlet.managed=true swarmlet-registry-htpasswd - >/dev/null
+  fi
+  if ! have_secret swarmlet-registry-password; then
+    printf '%s' "$password" | docker secret create --label swarmlet.managed=true swarmlet-registry-password - >/dev/null
+  fi
+  if ! have_secret swarmlet-agent-token; then
+    head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' |
+      docker secret create --label swarmlet.managed=true swarmlet-agent-token - >/dev/null
+  fi
+  password=''
+}
+
+# Deploys core stack $1 as a push of its repository would: the platform's variables, then its .env, expanded.
+deploy_stack() {
+  local name=$1
+  (
+    export ROOT_DOMAIN=$domain SWARMLET_USERNAME=$user SWARMLET_EMAIL=$email SWARMLET_REGISTRY=$REGISTRY_ADDR \
+      SWARMLET_VERSION=$version SWARMLET_PUBLISH_MODE=$publish_mode TRAEFIK_NETWORK=$NETWORK APP_NAME=$name
+    set -a
+    # shellcheck disable=SC1090
+    . "$SOURCE_DIR/stacks/$name/.env"
+    set +a
+    quietly docker stack deploy --resolve-image never -c "$SOURCE_DIR/stacks/$name/docker-compose.yml" "$name"
+  )
+}
+
+deploy_stacks() {
+  local name
+  for name in "${STACKS[@]}"; do
+    if [ "$name" = router ] && [ "$with_router" = false ]; then
+      say 'skipping the router stack (--without-router)'
+      continue
+    fi
+    step "deploy the $name stack"
+    deploy_stack "$name"
+  done
+}
+
+wait_for_services() {
+  step 'wait until every core service runs'
+  local name service running deadline=$((SECONDS + 300))
+  for name in "${STACKS[@]}"; do
+    [ "$name" = router ] && [ "$with_router" = false ] && continue
+    for service in $(docker stack services --format '{{.Name}}' "$name"); do
+      until running=$(docker service ps --filter desired-state=running --format '{{.CurrentState}}' "$service") &&
+        [[ $running == Running* ]] && ! grep -qv '^Running' <<<"$running"; do
+        [ $SECONDS -lt $deadline ] || fail "$service is not running: $(docker service ps --no-trunc --format '{{.Error}}' "$service" | head -n 1)"
+        sleep 2
+      done
+      say "$service runs"
+    done
+  done
+}
+
+deployer_container() {
+  docker ps --filter label=com.docker.swarm.service.name=deployer_deployer --filter health=healthy --format '{{.ID}}' | head -n 1
+}
+
+authorize_key() {
+  [ -n "$ssh_key" ] || return 0
+  step "authorize the SSH key $ssh_key"
+  local container fingerprint deadline=$((SECONDS + 120))
+  until container=$(deployer_container) && [ -n "$container" ]; do
+    [ $SECONDS -lt $deadline ] || fail 'the deployer never became healthy'
+    sleep 2
+  done
+  fingerprint=$(ssh-keygen -lf "$ssh_key" 2>/dev/null | awk '{print $2}') || fingerprint=''
+  if [ -n "$fingerprint" ] && docker exec "$container" swarmlet keys list | grep -qF "$fingerprint"; then
+    say 'the key is already authorized'
+  else
+    docker exec -i "$container" swarmlet keys add <"$ssh_key" >/dev/null
+  fi
+}
+
+print_next_steps() {
+  local host
+  host=${advertise_addr:-$domain}
+  cat <<EOF
+
+Swarmlet is installed (version $version).
+  registry   https://registry.$domain (and $REGISTRY_ADDR on every node)
+  git        ssh://git@$host:2222
+
+Next:
+  add to ~/.ssh/config on your laptop:
+    Host swarmlet
+      HostName $host
+      Port 2222
+      User git
+  in your project:   git remote add swarmlet git@swarmlet:my-app && git push swarmlet master
+  the core stacks:   git clone git@swarmlet:registry   (also router, deployer)
+  the registry:      docker login registry.$domain --username $user
+  more keys:         docker exec -i \$(docker ps -qf label=com.docker.swarm.service.name=deployer_deployer) swarmlet keys add < key.pub
+EOF
+}
+
+uninstall() {
+  step 'remove the core stacks'
+  local name volume node label
+  for name in "${STACKS[@]}"; do docker stack rm "$name" >/dev/null 2>&1 || true; done
+  local deadline=$((SECONDS + 120))
+  while [ -n "$(docker ps -aq --filter label=com.docker.stack.namespace=deployer --filter label=com.docker.stack.namespace=registry)" ] ||
+    [ -n "$(docker ps -aq --filter label=com.docker.stack.namespace=router)" ]; do
+    [ $SECONDS -lt $deadline ] || break
+    sleep 2
+  done
+  for name in deployer registry router; do
+    docker ps -aq --filter "label=com.docker.stack.namespace=$name" | xargs -r docker rm -f >/dev/null
+  done
+  step 'remove the secrets, the network and the node labels'
+  for name in "${SECRETS[@]}"; do docker secret rm "$name" >/dev/null 2>&1 || true; done
+  deadline=$((SECONDS + 60))
+  while docker network inspect "$NETWORK" >/dev/null 2>&1 && ! docker network rm "$NETWORK" >/dev/null 2>&1; do
+    [ $SECONDS -lt $deadline ] || fail "the network $NETWORK is still in use"
+    sleep 2
+  done
+  node=$(docker info --format '{{.Swarm.NodeID}}')
+  for label in "${LABELS[@]}"; do docker node update --label-rm "$label" "$node" >/dev/null 2>&1 || true; done
+  step 'remove the images'
+  docker images -q --filter label=swarmlet.managed=true --filter 'reference=swarmlet/*' | sort -u | xargs -r docker rmi -f >/dev/null
+  if [ "$purge" = true ]; then
+    step 'remove the data volumes (--purge)'
+    for volume in "${VOLUMES[@]}"; do
+      deadline=$((SECONDS + 60))
+      while docker volume inspect "$volume" >/dev/null 2>&1 && ! docker volume rm "$volume" >/dev/null 2>&1; do
+        [ $SECONDS -lt $deadline ] || fail "the volume $volume is still in use"
+        sleep 2
+      done
+    done
+  else
+    say "kept the data volumes: ${VOLUMES[*]} (--purge removes them)"
+  fi
+  current_step=''
+  say 'Swarmlet is uninstalled'
+}
+
+main() {
+  parse_args "$@"
+  become_root "$@"
+  if [ "$action" = uninstall ]; then
+    docker info >/dev/null 2>&1 || fail 'the Docker engine does not answer'
+    uninstall
+    return
+  fi
+  check_system
+  ensure_docker
+  version=$(sed -n 's/^  "version": "\(.*\)",$/\1/p' "$SOURCE_DIR/package.json" | head -n 1)
+  if git -C "$SOURCE_DIR" rev-parse --short HEAD >/dev/null 2>&1; then
+    version="$version-$(git -C "$SOURCE_DIR" rev-parse --short HEAD)"
+  fi
+  ensure_swarm
+  gather_answers
+  ensure_network
+  build_images
+  ensure_secrets
+  deploy_stacks
+  wait_for_services
+  authorize_key
+  current_step=''
+  print_next_steps
+}
+
+password=''
+version=''
+main "$@"

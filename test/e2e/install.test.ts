@@ -1,0 +1,223 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type Docker from 'dockerode';
+import { execa } from 'execa';
+import { ensureStandInImage, freePort, removeStack, repoRoot, requireEngine, waitFor } from '../support/docker.js';
+import { commitFiles, gitIn } from '../support/git.js';
+import { lockCoreSwarm } from '../support/swarm-lock.js';
+
+const SSH_PORT = 2222;
+const REGISTRY = '127.0.0.1:5000';
+const VOLUMES = ['registry_registry-data', 'deployer_deployer-data'];
+
+const APP_COMPOSE = `version: "3.8"
+services:
+  web:
+    build: .
+    image: \${SWARMLET_REGISTRY}/\${APP_NAME}-web
+    command: ["httpd", "-f", "-p", "8080", "-h", "/www"]
+    ports:
+      - target: 8080
+        published: \${PORT}
+        protocol: tcp
+        mode: host
+`;
+
+/**
+ * `install.sh` as a user runs it on a fresh server, here non-interactively against this machine's engine, with
+ * images built from the repository on the stand-in bases. Traefik cannot be pulled here, so the router stack is
+ * left out (`--without-router`) and read instead (see test/stacks); published ports use host mode (no routing
+ * mesh). Then the platform is used as installed: a key from ssh-keygen, docker login, git push of an app, a push of
+ * the registry repo; a second run; and `--uninstall`.
+ */
+describe('install.sh', () => {
+  const work = mkdtempSync(join(tmpdir(), 'swarmlet-install-'));
+  const key = join(work, 'id_ed25519');
+  const passwordFile = join(work, 'password');
+  const password = `install-pw-${String(process.pid)}`;
+  const app = `installed-${String(process.pid)}`;
+  const appDir = join(work, app);
+  const dockerConfig = join(work, 'docker-config');
+  let docker: Docker | undefined;
+  let releaseLock: (() => void) | undefined;
+  let appPort = 0;
+
+  const engine = (): Docker => {
+    if (!docker) throw new Error('the Docker engine was not reached in beforeAll');
+    return docker;
+  };
+  const install = (...args: string[]) =>
+    execa('bash', [join(repoRoot, 'install.sh'), ...args], { reject: false, all: true, stdin: 'ignore' });
+  const installArgs = [
+    '--yes',
+    '--domain',
+    'example.test',
+    '--email',
+    'ops@example.test',
+    '--user',
+    'admin',
+    '--password-file',
+    passwordFile,
+    '--ssh-key',
+    `${key}.pub`,
+    '--publish-mode',
+    'host',
+    '--without-router',
+  ];
+  const sshEnv = () => ({
+    GIT_SSH_COMMAND: `ssh -i ${key} -p ${String(SSH_PORT)} -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR`,
+  });
+  const dockerLogin = (secret: string) =>
+    execa('docker', ['--config', dockerConfig, 'login', REGISTRY, '--username', 'admin', '--password-stdin'], {
+      input: secret,
+      reject: false,
+      all: true,
+    });
+  const nodeId = async (): Promise<string> => ((await engine().info()) as { Swarm: { NodeID: string } }).Swarm.NodeID;
+  const served = (expected: string) =>
+    waitFor(`the app to answer ${expected.trim()}`, async () => {
+      const response = await fetch(`http://127.0.0.1:${String(appPort)}/`).catch(() => undefined);
+      const text = response?.ok ? await response.text() : undefined;
+      return text === expected ? text : undefined;
+    });
+  const catalog = async (): Promise<string[]> => {
+    const response = await fetch(`http://${REGISTRY}/v2/_catalog`, {
+      headers: { Authorization: `Basic ${Buffer.from(`admin:${password}`).toString('base64')}` },
+    });
+    return ((await response.json()) as { repositories: string[] }).repositories;
+  };
+
+  beforeAll(async () => {
+    releaseLock = await lockCoreSwarm();
+    docker = await requireEngine();
+    await ensureStandInImage(docker, 'node');
+    await ensureStandInImage(docker, 'docker-cli');
+    await ensureStandInImage(docker, 'busybox');
+    await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'laptop', '-f', key]);
+    writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
+    mkdirSync(dockerConfig);
+    appPort = await freePort();
+  }, 2_400_000);
+
+  afterAll(async () => {
+    await install('--uninstall', '--purge');
+    await removeStack(docker, app, `swarmlet.app=${app}`);
+    if (docker) {
+      for (const volume of VOLUMES) {
+        await docker
+          .getVolume(volume)
+          .remove()
+          .catch(() => undefined);
+      }
+    }
+    rmSync(work, { recursive: true, force: true });
+    releaseLock?.();
+  }, 600_000);
+
+  it('installs the platform non-interactively, saying each step, and prints the next steps', async () => {
+    const result = await install(...installArgs);
+    expect(result.all).toContain('==> build the images');
+    expect(result.all).toContain('==> deploy the deployer stack');
+    expect(result.all).toContain('==> registry_registry runs');
+    expect(result.all).toContain('Host swarmlet');
+    expect(result.all).toContain('docker login registry.example.test --username admin');
+    expect(result.all).not.toContain(password);
+    expect(result.exitCode).toBe(0);
+    const labels = (
+      (await engine()
+        .getNode(await nodeId())
+        .inspect()) as {
+        Spec: { Labels: Record<string, string> };
+      }
+    ).Spec.Labels;
+    expect(labels).toMatchObject({ 'swarmlet.registry': 'true', 'swarmlet.deployer': 'true' });
+    const { stdout: processes } = await execa('ps', ['-eo', 'args']);
+    expect(processes).not.toContain(password);
+  }, 1_200_000);
+
+  it('lets docker login in with the install’s credentials and refuses a wrong password', async () => {
+    const wrong = await dockerLogin('not-the-password');
+    expect(wrong.exitCode).not.toBe(0);
+    expect(wrong.all).toMatch(/unauthorized|401/i);
+    const right = await dockerLogin(password);
+    expect(right.all).toContain('Login Succeeded');
+  }, 120_000);
+
+  it('deploys an app pushed with git over SSH with the installed key, and serves it', async () => {
+    await execa('git', ['init', '--quiet', '-b', 'master', appDir]);
+    await commitFiles(
+      appDir,
+      {
+        Dockerfile: 'FROM busybox\nCOPY index.html /www/index.html\n',
+        'index.html': 'installed and pushed\n',
+        'docker-compose.yml': APP_COMPOSE,
+        '.env': `PORT=${String(appPort)}\n`,
+      },
+      'first',
+    );
+    const push = await gitIn(appDir, ['push', `ssh://git@127.0.0.1:${String(SSH_PORT)}/${app}`, 'master'], sshEnv());
+    expect(push.all).toContain('remote: -----> build');
+    expect(push.exitCode).toBe(0);
+    expect(await served('installed and pushed\n')).toBe('installed and pushed\n');
+    expect(await catalog()).toContain(`${app}-web`);
+  }, 600_000);
+
+  it('redeploys the registry with a new Host rule from a push of the registry repository', async () => {
+    const clone = join(work, 'registry');
+    const cloned = await gitIn(work, ['clone', `ssh://git@127.0.0.1:${String(SSH_PORT)}/registry`, clone], sshEnv());
+    expect(cloned.exitCode).toBe(0);
+    writeFileSync(
+      join(clone, '.env'),
+      readFileSync(join(clone, '.env'), 'utf8').replace(/^DOMAIN=.*$/m, 'DOMAIN=example.org'),
+    );
+    await gitIn(clone, ['commit', '--quiet', '-am', 'registry.example.org']);
+    const push = await gitIn(clone, ['push', 'origin', 'master'], sshEnv());
+    expect(push.all).toContain('remote: -----> Deployed registry');
+    expect(push.exitCode).toBe(0);
+    const service = (await engine().getService('registry_registry').inspect()) as {
+      Spec: { Labels: Record<string, string> };
+    };
+    expect(service.Spec.Labels['traefik.http.routers.registry.rule']).toBe('Host(`registry.example.org`)');
+    await waitFor('the registry to answer again', async () =>
+      (await catalog().catch(() => undefined))?.includes(`${app}-web`) ? true : undefined,
+    );
+  }, 600_000);
+
+  it('runs a second time without breaking anything or losing data', async () => {
+    const again = await install(...installArgs);
+    expect(again.all).toContain('the key is already authorized');
+    expect(again.exitCode).toBe(0);
+    expect(await served('installed and pushed\n')).toBe('installed and pushed\n');
+    expect(await catalog()).toContain(`${app}-web`);
+    const listed = await gitIn(
+      work,
+      ['ls-remote', `ssh://git@127.0.0.1:${String(SSH_PORT)}/${app}`, 'refs/heads/master'],
+      sshEnv(),
+    );
+    expect(listed.stdout).toMatch(/^[0-9a-f]{40}\trefs\/heads\/master$/);
+    expect((await dockerLogin(password)).all).toContain('Login Succeeded');
+  }, 1_200_000);
+
+  it('uninstalls: no service, secret, network or label of ours is left, and the data volumes stay', async () => {
+    const result = await install('--uninstall');
+    expect(result.exitCode).toBe(0);
+    const services = await engine().listServices();
+    expect(
+      services.map((service) => service.Spec?.Name).filter((name) => /^(router|registry|deployer)_/.test(name ?? '')),
+    ).toEqual([]);
+    const secrets = await engine().listSecrets();
+    const ours = ['swarmlet-registry-htpasswd', 'swarmlet-registry-password', 'swarmlet-agent-token'];
+    expect(secrets.map((secret) => secret.Spec?.Name).filter((name) => ours.includes(name ?? ''))).toEqual([]);
+    expect(await engine().listNetworks({ filters: { name: ['traefik-public'] } })).toEqual([]);
+    const labels = (
+      (await engine()
+        .getNode(await nodeId())
+        .inspect()) as {
+        Spec: { Labels: Record<string, string> };
+      }
+    ).Spec.Labels;
+    expect(Object.keys(labels).filter((name) => name.startsWith('swarmlet.'))).toEqual([]);
+    for (const volume of VOLUMES) expect((await engine().getVolume(volume).inspect()).Name).toBe(volume);
+  }, 600_000);
+});
