@@ -133,9 +133,11 @@ ask() { # ask VAR "question" [secret]
   printf -v "$1" '%s' "$answer"
 }
 
-have_secret() { docker secret inspect "$1" >/dev/null 2>&1; }
+# Whether the secret exists; false too when no engine or swarm answers yet (a first install).
+have_secret() { command -v docker >/dev/null 2>&1 && docker secret inspect "$1" >/dev/null 2>&1; }
 
 gather_answers() {
+  step 'gather the settings'
   [ -n "$domain" ] || ask domain 'Root domain (apps at <app>.DOMAIN)'
   [[ $domain =~ ^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$ ]] || fail "invalid domain: $domain"
   [ -n "$email" ] || email="admin@$domain"
@@ -364,13 +366,13 @@ main() {
     return
   fi
   check_system
+  gather_answers
   ensure_docker
   version=$(sed -n 's/^  "version": "\(.*\)",$/\1/p' "$SOURCE_DIR/package.json" | head -n 1)
   if git -C "$SOURCE_DIR" rev-parse --short HEAD >/dev/null 2>&1; then
     version="$version-$(git -C "$SOURCE_DIR" rev-parse --short HEAD)"
   fi
   ensure_swarm
-  gather_answers
   ensure_network
   build_images
   ensure_secrets

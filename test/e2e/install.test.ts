@@ -115,6 +115,47 @@ describe('install.sh', () => {
     releaseLock?.();
   }, 600_000);
 
+  it('asks for the password twice without echoing it, and stops before touching the machine when they differ', async () => {
+    const session = execa(
+      'script',
+      [
+        '--quiet',
+        '--return',
+        '--command',
+        `bash ${join(repoRoot, 'install.sh')} --domain example.test --user admin`,
+        '/dev/null',
+      ],
+      { reject: false, all: true },
+    );
+    let screen = '';
+    const answers = [
+      ['Password for admin: ', 'first-Passw0rd\n'],
+      ['The same password again: ', 'second-Passw0rd\n'],
+    ];
+    session.all.on('data', (chunk: Buffer) => {
+      screen += chunk.toString('utf8');
+      const next = answers[0];
+      if (next && screen.includes(next[0])) {
+        answers.shift();
+        session.stdin.write(next[1]);
+      }
+    });
+    await session;
+    const result = await session;
+    expect(answers).toEqual([]);
+    expect(screen).toContain('install.sh: step "gather the settings" failed: the passwords differ');
+    expect(screen).not.toContain('Passw0rd');
+    expect(result.exitCode).not.toBe(0);
+    const secrets = await engine().listSecrets();
+    expect(secrets.map((secret) => secret.Spec?.Name)).not.toContain('swarmlet-registry-htpasswd');
+    const labels = (
+      (await engine()
+        .getNode(await nodeId())
+        .inspect()) as { Spec: { Labels: Record<string, string> } }
+    ).Spec.Labels;
+    expect(labels['swarmlet.registry']).toBeUndefined();
+  }, 300_000);
+
   it('installs the platform non-interactively, saying each step, and prints the next steps', async () => {
     const result = await install(...installArgs);
     expect(result.all).toContain('==> build the images');
