@@ -68,8 +68,8 @@ export interface Receiver {
   port: number;
   /**
    * Stops listening, ends the connections that run no command, and resolves once the commands still running have
-   * finished: their pushers stay connected to the end and learn the outcome, and each connection is ended as its
-   * last command ends (a push whose pusher is gone still completes, deploy included).
+   * finished: their pushers stay connected to the end and learn the outcome (a push whose pusher is gone still
+   * completes, deploy included). Clients get a few seconds to hang up themselves before the rest are ended.
    */
   close(): Promise<void>;
 }
@@ -92,8 +92,9 @@ const ONLY_GIT =
  * forwarding, subsystems and remote port forwarding are declined, and ssh2 itself refuses every channel type but
  * sessions (local forwarding, Unix sockets). A refused name never touches the disk.
  * Pushes to one app run one at a time: a later one says it waits, then waits for the earlier to end, deploy
- * included, so it sees the refs that one left. The git process's output goes to the pusher while connected and is drained after a disconnect, so a push that
- * lost its pusher still runs to the end: its deploy finishes and its refs move.
+ * included, so it sees the refs that one left. The git process's output goes to the pusher while connected and is
+ * drained after a disconnect, so a push that lost its pusher still runs to the end: its deploy finishes and its
+ * refs move.
  */
 export async function startReceiver(options: ReceiverOptions): Promise<Receiver> {
   const busy = new Map<Connection, number>();
