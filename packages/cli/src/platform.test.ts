@@ -67,5 +67,5 @@ describe('swarmlet platform and swarmlet health (the deployer image)', () => {
     const newResult = await successor;
     expect(newResult.exitCode).toBe(0);
     expect(`${oldResult.all}${successorOutput}`).not.toContain('platform-test-token');
-  }, 120_000);
+  }, 300_000);
 });
