@@ -145,6 +145,9 @@ gather_answers() {
   [[ $user =~ ^[A-Za-z0-9._-]{1,64}$ ]] || fail "invalid user name: $user"
   if have_secret swarmlet-registry-htpasswd; then
     password=''
+    if [ -n "$password_file" ] || [ -n "${SWARMLET_PASSWORD:-}" ]; then
+      say 'the platform has a password already: it is kept (see the README to change it)'
+    fi
   elif [ -n "$password_file" ]; then
     [ -r "$password_file" ] || fail "cannot read $password_file"
     IFS= read -r password <"$password_file" || true
@@ -322,10 +325,10 @@ uninstall() {
   local name volume node label
   for name in "${STACKS[@]}"; do docker stack rm "$name" >/dev/null 2>&1 || true; done
   local deadline=$((SECONDS + 120))
-  while [ -n "$(docker ps -aq --filter label=com.docker.stack.namespace=deployer --filter label=com.docker.stack.namespace=registry)" ] ||
-    [ -n "$(docker ps -aq --filter label=com.docker.stack.namespace=router)" ]; do
-    [ $SECONDS -lt $deadline ] || break
-    sleep 2
+  for name in "${STACKS[@]}"; do
+    while [ -n "$(docker ps -aq --filter "label=com.docker.stack.namespace=$name")" ] && [ $SECONDS -lt $deadline ]; do
+      sleep 2
+    done
   done
   for name in deployer registry router; do
     docker ps -aq --filter "label=com.docker.stack.namespace=$name" | xargs -r docker rm -f >/dev/null
@@ -334,7 +337,10 @@ uninstall() {
   for name in "${SECRETS[@]}"; do docker secret rm "$name" >/dev/null 2>&1 || true; done
   deadline=$((SECONDS + 60))
   while docker network inspect "$NETWORK" >/dev/null 2>&1 && ! docker network rm "$NETWORK" >/dev/null 2>&1; do
-    [ $SECONDS -lt $deadline ] || fail "the network $NETWORK is still in use"
+    if [ $SECONDS -ge $deadline ]; then
+      say "kept the network $NETWORK: apps still use it (docker network rm $NETWORK once they are gone)"
+      break
+    fi
     sleep 2
   done
   node=$(docker info --format '{{.Swarm.NodeID}}')
