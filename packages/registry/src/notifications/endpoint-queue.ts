@@ -37,7 +37,12 @@ export class EndpointQueue {
   private sequence = 0;
   private running: Promise<void> | undefined;
   private stopped = false;
-  private wake: () => void = () => undefined;
+  /** Ends the wait for work while the queue is empty. */
+  private idle: (() => void) | undefined;
+  /** Ends a wait between failed deliveries; only a stop does. */
+  private interruptBackoff: (() => void) | undefined;
+  /** Set when an event arrives while the loop is busy, so its next wait for work ends at once. */
+  private woken = false;
 
   constructor(
     private readonly dir: string,
@@ -54,7 +59,8 @@ export class EndpointQueue {
     const temporary = join(this.dir, `.${name}.tmp`);
     await writeFile(temporary, JSON.stringify({ events: [event] }));
     await rename(temporary, join(this.dir, name));
-    this.wake();
+    if (this.idle) this.idle();
+    else this.woken = true;
   }
 
   /** How many events wait for delivery. */
@@ -71,7 +77,8 @@ export class EndpointQueue {
   /** Stops after the delivery under way; what is still queued stays on disk for the next start. */
   async stop(): Promise<void> {
     this.stopped = true;
-    this.wake();
+    this.idle?.();
+    this.interruptBackoff?.();
     await this.running;
     this.running = undefined;
   }
@@ -81,7 +88,7 @@ export class EndpointQueue {
     while (!this.stopped) {
       const [next] = await this.queued();
       if (next === undefined) {
-        await this.pause(Number.POSITIVE_INFINITY);
+        await this.waitForWork();
         continue;
       }
       const path = join(this.dir, next);
@@ -92,7 +99,7 @@ export class EndpointQueue {
       } else {
         failures += 1;
         this.counters?.failed(this.settings.name);
-        await this.pause(failures >= this.settings.threshold ? this.settings.backoffMs : QUICK_RETRY_MS);
+        await this.backOff(failures >= this.settings.threshold ? this.settings.backoffMs : QUICK_RETRY_MS);
       }
     }
   }
@@ -129,14 +136,28 @@ export class EndpointQueue {
     return names.filter((name) => name.endsWith('.json') && !name.startsWith('.')).sort();
   }
 
-  private pause(ms: number): Promise<void> {
+  private waitForWork(): Promise<void> {
+    if (this.woken || this.stopped) {
+      this.woken = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
-      const timer = Number.isFinite(ms) ? setTimeout(done, ms) : undefined;
-      function done(): void {
-        clearTimeout(timer);
+      this.idle = () => {
+        this.idle = undefined;
         resolve();
-      }
-      this.wake = done;
+      };
+    });
+  }
+
+  private backOff(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.interruptBackoff = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.interruptBackoff = done;
     });
   }
 }

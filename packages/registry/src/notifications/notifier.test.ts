@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,18 +34,33 @@ async function startEndpoint(port = 0): Promise<{ server: Server; url: string; d
   return { server, url: `http://127.0.0.1:${String((server.address() as AddressInfo).port)}/events`, deliveries };
 }
 
+/** One request on a connection of its own, so no kept-alive socket outlives a registry the test stops. */
+function send(method: string, url: string, body: string, contentType: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const outgoing = request(url, { method, agent: false, headers: { 'Content-Type': contentType } }, (response) => {
+      response.resume();
+      response.on('end', () => {
+        resolve(response.statusCode ?? 0);
+      });
+    });
+    outgoing.on('error', reject);
+    outgoing.end(body);
+  });
+}
+
 const digestOf = (content: string | Buffer) => `sha256:${createHash('sha256').update(content).digest('hex')}`;
 
 async function pushImage(base: string, name: string, tag: string): Promise<string> {
   const config = JSON.stringify({ architecture: 'amd64', os: 'linux', tag });
   const layer = `layer of ${tag}`;
   for (const content of [config, layer]) {
-    const response = await fetch(`${base}/v2/${name}/blobs/uploads/?digest=${digestOf(content)}`, {
-      method: 'POST',
-      body: content,
-      headers: { 'Content-Type': 'application/octet-stream' },
-    });
-    expect(response.status).toBe(201);
+    const status = await send(
+      'POST',
+      `${base}/v2/${name}/blobs/uploads/?digest=${digestOf(content)}`,
+      content,
+      'application/octet-stream',
+    );
+    expect(status).toBe(201);
   }
   const manifest = JSON.stringify({
     schemaVersion: 2,
@@ -53,12 +68,13 @@ async function pushImage(base: string, name: string, tag: string): Promise<strin
     config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: digestOf(config), size: config.length },
     layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: digestOf(layer), size: layer.length }],
   });
-  const put = await fetch(`${base}/v2/${name}/manifests/${tag}`, {
-    method: 'PUT',
-    body: manifest,
-    headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' },
-  });
-  expect(put.status).toBe(201);
+  const put = await send(
+    'PUT',
+    `${base}/v2/${name}/manifests/${tag}`,
+    manifest,
+    'application/vnd.oci.image.manifest.v1+json',
+  );
+  expect(put).toBe(201);
   return digestOf(manifest);
 }
 
