@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
-import { readDeployEvents, validateAppName } from '@swarmlet/deployer';
+import { ACTOR_HEADER, readDeployEvents, validateAppName } from '@swarmlet/deployer';
 import { execa } from 'execa';
 
 /** Where `swarmlet deploy` sends its request. */
@@ -30,8 +30,8 @@ export async function deployLocal(
   const token = (await readFile(target.tokenFile, 'utf8')).trim();
   const response = await fetch(`${target.agentUrl}/v1/apps/${name}/deploys`, {
     method: 'POST',
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ repository, commit, branch }),
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', [ACTOR_HEADER]: 'server' },
+    body: JSON.stringify({ repository, commit, branch, trigger: 'deploy' }),
   });
   if (!response.ok || !response.body) {
     write(`the deployer refused the deploy (${response.status}): ${await response.text()}`);

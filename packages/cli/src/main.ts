@@ -2,12 +2,14 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createLogger, runMain, readStdin } from '@swarmlet/common';
-import { KEYS_USAGE, runKeysCommand } from '@swarmlet/receiver';
+import { createLogger, runMain } from '@swarmlet/common';
+import { isVerb } from '@swarmlet/deployer';
+import { commandHelp } from '@swarmlet/receiver';
+import { runLocalCommand } from './agent-door.js';
 import { deployLocal } from './deploy.js';
 import { health, platform } from './platform.js';
 import { BUNDLED_STACKS_DIR } from './processes.js';
-import { loadPlatformSettings, loadUpSettings } from './settings.js';
+import { loadAgentLocation, loadPlatformSettings, loadUpSettings } from './settings.js';
 import { up } from './up.js';
 
 const HELP = `usage: swarmlet <command>
@@ -16,15 +18,19 @@ commands:
   up                          run the platform from source on this machine (registry, deployer agent, git receiver)
   deploy [PATH] [--app NAME]  deploy the git repository at PATH (default .) at its HEAD through the running agent;
                               the app is named after the directory unless --app says otherwise
-${KEYS_USAGE.map((line) => `  ${line}`).join('\n')}
-                              (the file is SWARMLET_AUTHORIZED_KEYS, default ~/.ssh/authorized_keys)
   platform                    the deployer image's command: the deployer agent and the git receiver
   health                      the deployer image's health check: exit 0 when the agent answers
   help                        show this text
 
+operating apps (the same commands as ssh git@HOST COMMAND, through the running agent):
+${commandHelp()
+  .map((line) => `  ${line}`)
+  .join('\n')}
+  (keys: the file is SWARMLET_AUTHORIZED_KEYS, default ~/.ssh/authorized_keys)
+
 settings (environment): SWARMLET_DATA_DIR, SWARMLET_REGISTRY_PORT, SWARMLET_AGENT_PORT, SWARMLET_SSH_PORT,
-ROOT_DOMAIN, SWARMLET_AUTHORIZED_KEYS; for platform also SWARMLET_AGENT_TOKEN_FILE, SWARMLET_STACKS_DIR,
-SWARMLET_RUN_DIR and the deployer agent's settings (SWARMLET_REGISTRY, ...)
+ROOT_DOMAIN, SWARMLET_AUTHORIZED_KEYS; SWARMLET_AGENT_URL and SWARMLET_AGENT_TOKEN_FILE to reach another agent;
+for platform also SWARMLET_STACKS_DIR, SWARMLET_RUN_DIR and the deployer agent's settings (SWARMLET_REGISTRY, ...)
 `;
 
 runMain('swarmlet', async ([command, ...rest]) => {
@@ -46,20 +52,23 @@ runMain('swarmlet', async ([command, ...rest]) => {
       process.stdout.write(`${line}\n`);
     });
   }
-  if (command === 'keys') {
-    const code = await runKeysCommand(settings.authorizedKeys, rest, {
-      readInput: readStdin,
-      out: (line) => process.stdout.write(`${line}\n`),
-      err: (line) => process.stderr.write(`swarmlet: ${line}\n`),
-    });
-    if (code === 0 && rest[0] === 'add' && settings.authorizedKeys === join(homedir(), '.ssh', 'authorized_keys')) {
+  if (command === 'keys' || isVerb(command)) {
+    const code = await runLocalCommand(
+      [command ?? '', ...rest],
+      settings,
+      loadAgentLocation(process.env, process.cwd()),
+    );
+    if (
+      code === 0 &&
+      command === 'keys' &&
+      rest[0] === 'add' &&
+      settings.authorizedKeys === join(homedir(), '.ssh', 'authorized_keys')
+    ) {
       process.stdout.write(
         `note: ${settings.authorizedKeys} is also this machine's SSH login file: that key can log in here\n`,
       );
     }
-    if (code !== undefined) return code;
-    process.stderr.write(HELP);
-    return 2;
+    return code;
   }
   if ((command === 'platform' || command === 'health') && rest.length === 0) {
     const platformSettings = loadPlatformSettings(process.env, process.cwd(), BUNDLED_STACKS_DIR);
@@ -72,7 +81,11 @@ runMain('swarmlet', async ([command, ...rest]) => {
     process.stdout.write(HELP);
     return 0;
   }
-  process.stderr.write(HELP);
+  process.stderr.write(
+    command === undefined
+      ? HELP
+      : `swarmlet: unknown command ${JSON.stringify(command.slice(0, 40))}: \`swarmlet help\` lists the commands\n`,
+  );
   return 2;
 });
 

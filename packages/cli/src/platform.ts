@@ -29,6 +29,7 @@ export async function platform(settings: PlatformSettings, log: Logger): Promise
       SWARMLET_AGENT_ADDR: agentUrl.slice('http://'.length),
       SWARMLET_AGENT_TOKEN_FILE: tokenFile,
       SWARMLET_DATA_DIR: join(settings.dataDir, 'deployer'),
+      SWARMLET_REPOS_DIR: join(settings.dataDir, 'receiver', 'repos'),
     }),
     startPart('receiver', packageMain('@swarmlet/receiver'), ['serve'], {
       SWARMLET_DATA_DIR: join(settings.dataDir, 'receiver'),

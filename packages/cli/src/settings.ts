@@ -2,6 +2,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { validateConfig, type Env } from '@swarmlet/common';
 import { z } from 'zod';
+import type { AgentLocation } from './agent-door.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
 
@@ -89,6 +90,29 @@ export function loadPlatformSettings(env: Env, cwd: string, bundledStacks: strin
     agentTokenFile:
       parsed.SWARMLET_AGENT_TOKEN_FILE === undefined ? undefined : resolve(cwd, parsed.SWARMLET_AGENT_TOKEN_FILE),
     stacksDir: resolve(cwd, parsed.SWARMLET_STACKS_DIR ?? bundledStacks),
+    runDir: resolve(cwd, parsed.SWARMLET_RUN_DIR ?? join(tmpdir(), 'swarmlet')),
+  };
+}
+
+const locationSchema = z.object({
+  SWARMLET_AGENT_URL: z.url({ protocol: /^https?$/ }).optional(),
+  SWARMLET_AGENT_TOKEN_FILE: z.string().min(1).optional(),
+  SWARMLET_RUN_DIR: z.string().min(1).optional(),
+});
+
+/**
+ * Reads where the platform commands find the agent (see `locateAgent`): `SWARMLET_AGENT_URL`,
+ * `SWARMLET_AGENT_TOKEN_FILE` and `SWARMLET_RUN_DIR` (default `<tmp>/swarmlet`, as `swarmlet platform` uses),
+ * resolving paths against `cwd`. Pure.
+ * @throws ConfigError naming the variable that is invalid.
+ */
+export function loadAgentLocation(env: Env, cwd: string): AgentLocation {
+  const parsed = validateConfig(locationSchema, env);
+  return {
+    ...(parsed.SWARMLET_AGENT_URL !== undefined && { url: parsed.SWARMLET_AGENT_URL }),
+    ...(parsed.SWARMLET_AGENT_TOKEN_FILE !== undefined && {
+      tokenFile: resolve(cwd, parsed.SWARMLET_AGENT_TOKEN_FILE),
+    }),
     runDir: resolve(cwd, parsed.SWARMLET_RUN_DIR ?? join(tmpdir(), 'swarmlet')),
   };
 }

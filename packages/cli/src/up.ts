@@ -27,6 +27,7 @@ export async function up(settings: UpSettings, log: Logger): Promise<number> {
       SWARMLET_AGENT_ADDR: `127.0.0.1:${settings.agentPort}`,
       SWARMLET_AGENT_TOKEN_FILE: tokenFile,
       SWARMLET_DATA_DIR: join(settings.dataDir, 'deployer'),
+      SWARMLET_REPOS_DIR: join(settings.dataDir, 'receiver', 'repos'),
       SWARMLET_REGISTRY: `127.0.0.1:${settings.registryPort}`,
       ROOT_DOMAIN: settings.rootDomain,
     }),

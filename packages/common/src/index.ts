@@ -3,3 +3,4 @@ export { ConfigError, overlayEnv, parseYaml, readYamlFile, validateConfig, type 
 export { listenAddressSchema, type ListenAddress } from './listen-address.js';
 export { readStdin, runMain, untilSignal } from './process.js';
 export { closeServer, listen } from './http-server.js';
+export { createFileOnce, replaceFile } from './atomic-file.js';

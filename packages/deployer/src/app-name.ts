@@ -6,10 +6,15 @@ const APP_NAME = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
  * @throws Error saying what a name may contain.
  */
 export function validateAppName(name: string): string {
-  if (!APP_NAME.test(name) || name.includes('..')) {
+  if (!isAppName(name)) {
     throw new Error(
       `invalid app name ${JSON.stringify(name.slice(0, 80))}: use lower-case letters, digits, '-', '_' and '.', starting with a letter or digit`,
     );
   }
   return name;
+}
+
+/** Whether `name` is a valid app name (see {@link validateAppName}). */
+export function isAppName(name: string): boolean {
+  return APP_NAME.test(name) && !name.includes('..');
 }

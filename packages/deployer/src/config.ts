@@ -10,6 +10,7 @@ const schema = z.object({
   DOCKER_SOCKET: z.string().min(1).default('/var/run/docker.sock'),
   SWARMLET_LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
   SWARMLET_DATA_DIR: z.string().min(1).default('/var/lib/swarmlet'),
+  SWARMLET_REPOS_DIR: z.string().min(1).optional(),
   SWARMLET_REGISTRY: z
     .string()
     .regex(/^[a-z0-9.-]+(?::\d{1,5})?$/i, 'expected host or host:port')
@@ -40,6 +41,8 @@ export interface AgentConfig {
   logLevel: 'error' | 'warn' | 'info' | 'debug';
   /** Absolute; work trees, the history and the docker CLI's credentials live below it. */
   dataDir: string;
+  /** `SWARMLET_REPOS_DIR`: the receiver's bare repositories, which `apps` lists and `destroy` removes. */
+  reposDir: string | undefined;
   registry: string;
   registryUsername: string | undefined;
   /** The file (a Docker secret, say) holding the registry password: never an environment variable. */
@@ -62,7 +65,7 @@ export interface AgentConfig {
 /**
  * Reads the agent's settings from the environment: `SWARMLET_AGENT_ADDR` (default `127.0.0.1:8787`),
  * `SWARMLET_AGENT_TOKEN_FILE`, `DOCKER_SOCKET`, `SWARMLET_LOG_LEVEL`, `SWARMLET_DATA_DIR` (default
- * `/var/lib/swarmlet`, resolved against `cwd`), `SWARMLET_REGISTRY` (default `127.0.0.1:5000`),
+ * `/var/lib/swarmlet`, resolved against `cwd`), `SWARMLET_REPOS_DIR` (none), `SWARMLET_REGISTRY` (default `127.0.0.1:5000`),
  * `SWARMLET_REGISTRY_USERNAME` and `SWARMLET_REGISTRY_PASSWORD_FILE`, `ROOT_DOMAIN`, `SWARMLET_USERNAME`, `SWARMLET_EMAIL`,
  * `TRAEFIK_NETWORK`, `SWARMLET_VERSION` (`latest`), `SWARMLET_PUBLISH_MODE` (`ingress`), `PATH`,
  * `SWARMLET_CONVERGE_TIMEOUT_SECONDS` (300), `SWARMLET_ENTRYPOINT_TIMEOUT_SECONDS` (120),
@@ -77,6 +80,7 @@ export function loadAgentConfig(env: Env, cwd = '/'): AgentConfig {
     dockerSocket: parsed.DOCKER_SOCKET,
     logLevel: parsed.SWARMLET_LOG_LEVEL,
     dataDir: resolve(cwd, parsed.SWARMLET_DATA_DIR),
+    reposDir: parsed.SWARMLET_REPOS_DIR === undefined ? undefined : resolve(cwd, parsed.SWARMLET_REPOS_DIR),
     registry: parsed.SWARMLET_REGISTRY,
     registryUsername: parsed.SWARMLET_REGISTRY_USERNAME,
     registryPasswordFile: parsed.SWARMLET_REGISTRY_PASSWORD_FILE,

@@ -1,9 +1,9 @@
 import { Readable } from 'node:stream';
-import { deployEventStream, readDeployEvents, type DeployResult } from './deploy-stream.js';
+import { openDeployEvents, readDeployEvents, type DeployResult } from './deploy-stream.js';
 
 describe('deploy event streams', () => {
   it('carries log lines and the result from the agent to a client', async () => {
-    const stream = deployEventStream(async (onLine) => {
+    const stream = await openDeployEvents(async (onLine) => {
       onLine('Step 1/2 : FROM busybox');
       await new Promise((resolve) => setImmediate(resolve));
       onLine('Successfully built 0123');
@@ -15,13 +15,25 @@ describe('deploy event streams', () => {
     expect(result).toEqual({ ok: true, status: 'succeeded', deployId: 'd1', urls: ['https://app.example.test'] });
   });
 
-  it('turns a run that throws into a failed result', async () => {
-    const stream = deployEventStream(() => Promise.reject(new Error('build of web failed: exit 1')));
-    expect(await readDeployEvents(stream, () => undefined)).toEqual({
+  it('rejects with the error of a run that throws before any line, so it can be answered 4xx', async () => {
+    await expect(openDeployEvents(() => Promise.reject(new Error('unknown service x')))).rejects.toThrow(
+      'unknown service x',
+    );
+  });
+
+  it('turns a run that throws after its first line into a failed result', async () => {
+    const stream = await openDeployEvents(async (onLine) => {
+      onLine('building');
+      await new Promise((resolve) => setImmediate(resolve));
+      throw new Error('build of web failed: exit 1');
+    });
+    const lines: string[] = [];
+    expect(await readDeployEvents(stream, (line) => lines.push(line))).toEqual({
       ok: false,
       status: 'failed',
       error: 'build of web failed: exit 1',
     });
+    expect(lines).toEqual(['building']);
   });
 
   it('lets the run finish when the client goes away', async () => {
@@ -29,7 +41,7 @@ describe('deploy event streams', () => {
     const done = new Promise<DeployResult>((resolve) => {
       finished = resolve;
     });
-    const stream = deployEventStream(async (onLine) => {
+    const stream = await openDeployEvents(async (onLine) => {
       onLine('first');
       await new Promise((resolve) => setImmediate(resolve));
       stream.destroy();

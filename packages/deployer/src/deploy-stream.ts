@@ -1,5 +1,8 @@
 import { PassThrough } from 'node:stream';
 
+/** The request header naming who asks the agent (an SSH key's comment and fingerprint), kept in deploy records. */
+export const ACTOR_HEADER = 'Swarmlet-Actor';
+
 /** How a deploy (or rollback) ended, as the agent answers it. */
 export interface DeployResult {
   ok: boolean;
@@ -16,24 +19,43 @@ export type DeployEvent = { type: 'log'; line: string } | ({ type: 'result' } & 
 
 /**
  * Answers a request with an NDJSON stream: one `{"type":"log","line":…}` per line `run` reports, then one
- * `{"type":"result",…}`. The run goes on to its end when the client goes away; lines are then dropped.
- * Returns the stream to use as the response body.
+ * `{"type":"result",…}`. Resolves with the stream (the response body) once `run` reported its first line or its
+ * result; rejects with `run`'s error when it throws before any line, so refused input can be answered with a 4xx
+ * instead (a later throw becomes a failed result). The run goes on to its end when the client goes away; lines
+ * are then dropped.
  */
-export function deployEventStream(run: (onLine: (line: string) => void) => Promise<DeployResult>): PassThrough {
-  const body = new PassThrough();
-  const send = (event: DeployEvent): void => {
-    if (!body.destroyed && body.writable) body.write(`${JSON.stringify(event)}\n`);
-  };
-  body.on('error', () => undefined);
-  void run((line) => {
-    send({ type: 'log', line });
-  })
-    .catch((error: unknown): DeployResult => ({ ok: false, status: 'failed', error: (error as Error).message }))
-    .then((result) => {
-      send({ type: 'result', ...result });
-      body.end();
-    });
-  return body;
+export function openDeployEvents(run: (onLine: (line: string) => void) => Promise<DeployResult>): Promise<PassThrough> {
+  return new Promise((resolve, reject) => {
+    let body: PassThrough | undefined;
+    const opened = (): PassThrough => {
+      if (!body) {
+        body = new PassThrough();
+        body.on('error', () => undefined);
+        resolve(body);
+      }
+      return body;
+    };
+    const send = (event: DeployEvent): void => {
+      const stream = opened();
+      if (!stream.destroyed && stream.writable) stream.write(`${JSON.stringify(event)}\n`);
+    };
+    run((line) => {
+      send({ type: 'log', line });
+    }).then(
+      (result) => {
+        send({ type: 'result', ...result });
+        body?.end();
+      },
+      (error: unknown) => {
+        if (!body) {
+          reject(error instanceof Error ? error : new Error(String(error)));
+          return;
+        }
+        send({ type: 'result', ok: false, status: 'failed', error: (error as Error).message });
+        body.end();
+      },
+    );
+  });
 }
 
 /**

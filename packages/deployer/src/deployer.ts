@@ -1,14 +1,11 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { validateAppName } from './app-name.js';
+import { AppSettingsStore } from './app-settings.js';
 import { packBuildContext } from './build-context.js';
 import { loadCompose } from './compose/load.js';
 import type { DeployResult } from './deploy-stream.js';
-import { waitForStack } from './docker/converge.js';
-import { deployStack } from './docker/stack.js';
 import { assembleEnvironment } from './environment/assemble.js';
-import { DeployHistory, type DeployRecord } from './history.js';
+import { DeployHistory, type DeployRecord, type DeployTrigger } from './history.js';
 import { runPipeline, type DeployRequest, type PipelineSettings, type ProjectSteps } from './pipeline.js';
 import { DeployQueue } from './queue.js';
 
@@ -16,20 +13,41 @@ import { DeployQueue } from './queue.js';
 export interface DeployerSettings extends PipelineSettings {
   /** Where the deploy history lives. */
   historyDir: string;
+  /** Where the apps' settings (config, scale) live. */
+  appSettingsDir: string;
   entrypointTimeoutMs: number;
   /** How many apps may deploy at once. */
   concurrency: number;
 }
 
+/** Who or what asked for a deploy, as its record keeps it. */
+export interface DeployOrigin {
+  trigger: DeployTrigger;
+  /** The SSH key (comment and fingerprint) or `the server`. */
+  by?: string;
+}
+
+/** A deploy of an app that runs now. */
+export interface RunningDeploy {
+  id: string;
+  commit: string;
+  startedAt: string;
+  trigger?: DeployTrigger;
+}
+
 /**
  * The deployer: runs deploys through the pipeline, one per app at a time (a newer request supersedes a queued
- * one), records each in the history with its full log, and rolls an app back to a recorded deploy. Every caller
- * gets an answer.
+ * one), with the app's settings (config, scale) read when the deploy starts, records each in the history with its
+ * full log, and deploys a recorded commit again with its images (redeploy, rollback). Every caller gets an answer.
  */
 export class Deployer {
+  /** The deploy history, read by the day-2 verbs. */
+  readonly history: DeployHistory;
+  /** The apps' config and scale overrides. */
+  readonly appSettings: AppSettingsStore;
   private readonly queue: DeployQueue<DeployResult>;
-  private readonly history: DeployHistory;
   private readonly project: ProjectSteps;
+  private readonly running = new Map<string, RunningDeploy>();
 
   constructor(
     private readonly docker: Docker,
@@ -37,20 +55,136 @@ export class Deployer {
   ) {
     this.queue = new DeployQueue(settings.concurrency);
     this.history = new DeployHistory(settings.historyDir);
+    this.appSettings = new AppSettingsStore(settings.appSettingsDir);
     this.project = {
-      environment: (tree, platform, onLine) =>
-        assembleEnvironment(tree, platform, { timeoutMs: settings.entrypointTimeoutMs, onLine }),
+      environment: (tree, platform, config, onLine) =>
+        assembleEnvironment(tree, platform, { timeoutMs: settings.entrypointTimeoutMs, onLine }, config),
       loadCompose,
       buildContext: packBuildContext,
     };
   }
 
   /** Deploys `request.commit` of the app, streaming its log to `onLine`. */
-  async deploy(request: DeployRequest, onLine: (line: string) => void): Promise<DeployResult> {
+  async deploy(
+    request: DeployRequest,
+    onLine: (line: string) => void,
+    origin: DeployOrigin = { trigger: 'push' },
+  ): Promise<DeployResult> {
     validateAppName(request.app);
-    return this.queued(request.app, onLine, async () => {
-      const recording = await this.history.start(request.app, { commit: request.commit, branch: request.branch });
-      const report = await runPipeline(this.docker, this.settings, this.project, request, (line) => {
+    return this.exclusive(request.app, onLine, () => this.run(request, origin, onLine));
+  }
+
+  /**
+   * Deploys the app's deployed commit again with its images and the app's current settings: no build. Used by
+   * `redeploy`, and by `config` and `scale` changes to apply them.
+   */
+  async redeploy(app: string, onLine: (line: string) => void, origin: DeployOrigin): Promise<DeployResult> {
+    validateAppName(app);
+    return this.exclusive(app, onLine, async () => {
+      const deployed = await this.deployed(app);
+      if (!deployed?.repository) {
+        return { ok: false, status: 'failed', error: `${app} has no successful deploy to deploy again: push it first` };
+      }
+      onLine(`-----> deploying ${app} again at ${deployed.commit.slice(0, 12)} (deploy ${deployed.id})`);
+      return this.run(this.again(app, deployed), origin, onLine);
+    });
+  }
+
+  /**
+   * Rolls the app back to deploy `deployId`, or when undefined to the newest successful deploy of another commit
+   * than the deployed one: that commit with its images, and the app's current settings.
+   */
+  async rollback(
+    app: string,
+    deployId: string | undefined,
+    onLine: (line: string) => void,
+    by?: string,
+  ): Promise<DeployResult> {
+    validateAppName(app);
+    return this.exclusive(app, onLine, async () => {
+      const target = await this.rollbackTarget(app, deployId);
+      if (typeof target === 'string') return { ok: false, status: 'failed', error: target };
+      onLine(`-----> rolling ${app} back to deploy ${target.id} (commit ${target.commit.slice(0, 12)})`);
+      return this.run(this.again(app, target), { trigger: 'rollback', ...(by && { by }) }, onLine, target.id);
+    });
+  }
+
+  /**
+   * Runs `job` in the app's turn: after the deploy that runs or waits (saying so on `onLine`), like a push.
+   * Resolves `superseded` when a newer request for the app took the job's place before it started.
+   */
+  async exclusive(
+    app: string,
+    onLine: (line: string) => void,
+    job: () => Promise<DeployResult>,
+  ): Promise<DeployResult> {
+    if (this.queue.busy(app)) onLine(`another deploy of ${app} is under way: waiting for it to finish`);
+    const answer = await this.queue.run(app, job);
+    if (answer.status === 'superseded') {
+      onLine('superseded by a newer deploy of this app: nothing deployed');
+      return { ok: false, status: 'superseded' };
+    }
+    return answer.value;
+  }
+
+  /** The deploy of the app that runs now, if any. */
+  runningDeploy(app: string): RunningDeploy | undefined {
+    return this.running.get(app);
+  }
+
+  /** The record of what the app runs: its newest successful deploy, if any. */
+  async deployed(app: string): Promise<DeployRecord | undefined> {
+    return (await this.history.list(app)).find((record) => record.status === 'succeeded');
+  }
+
+  private again(app: string, record: DeployRecord): DeployRequest {
+    return {
+      app,
+      repository: record.repository ?? '',
+      commit: record.commit,
+      branch: record.branch,
+      reuseImages: record.images,
+    };
+  }
+
+  private async rollbackTarget(app: string, deployId: string | undefined): Promise<DeployRecord | string> {
+    const records = await this.history.list(app);
+    const succeeded = records.filter((record) => record.status === 'succeeded' && record.repository);
+    if (deployId !== undefined) {
+      const target = records.find((record) => record.id === deployId);
+      if (!target) return `no deploy ${deployId.slice(0, 80)} of ${app}: \`deploys ${app}\` lists them`;
+      if (!succeeded.includes(target)) return `deploy ${deployId} of ${app} did not succeed: nothing to roll back to`;
+      return target;
+    }
+    const current = succeeded[0];
+    const previous = succeeded.find((record) => record.commit !== current?.commit);
+    return previous ?? `${app} has no earlier successful deploy of another commit to roll back to`;
+  }
+
+  private async run(
+    request: DeployRequest,
+    origin: DeployOrigin,
+    onLine: (line: string) => void,
+    rollbackOf?: string,
+  ): Promise<DeployResult> {
+    const recording = await this.history.start(request.app, {
+      commit: request.commit,
+      branch: request.branch,
+      repository: request.repository,
+      trigger: origin.trigger,
+      ...(origin.by !== undefined && { by: origin.by }),
+      ...(rollbackOf !== undefined && { rollbackOf }),
+    });
+    const { record } = recording;
+    this.running.set(request.app, {
+      id: record.id,
+      commit: record.commit,
+      startedAt: record.startedAt,
+      trigger: origin.trigger,
+    });
+    try {
+      const appSettings = await this.appSettings.get(request.app);
+      const report = await runPipeline(this.docker, this.settings, this.project, request, appSettings, (line) => {
         recording.log(line);
         onLine(line);
       });
@@ -63,89 +197,9 @@ export class Deployer {
         ...(error && { error }),
         ...(resolvedCompose && { resolvedCompose }),
       });
-      return { ok, status, deployId: recording.record.id, ...(urls && { urls }), ...(error && { error }) };
-    });
-  }
-
-  /** Deploys again the compose file recorded by deploy `deployId` of `app`. */
-  async rollback(app: string, deployId: string, onLine: (line: string) => void): Promise<DeployResult> {
-    validateAppName(app);
-    const target = await this.history.get(app, deployId);
-    if (!target?.resolvedCompose) {
-      return { ok: false, status: 'failed', error: `no deploy ${deployId} of ${app} to roll back to` };
+      return { ok, status, deployId: record.id, ...(urls && { urls }), ...(error && { error }) };
+    } finally {
+      this.running.delete(request.app);
     }
-    const compose = target.resolvedCompose;
-    return this.queued(app, onLine, async () => {
-      const recording = await this.history.start(app, {
-        commit: target.commit,
-        branch: target.branch,
-        rollbackOf: target.id,
-      });
-      const log = (line: string): void => {
-        recording.log(line);
-        onLine(line);
-      };
-      log(`-----> rolling ${app} back to deploy ${target.id} (commit ${target.commit})`);
-      const file = join(this.settings.workDir, app, `rollback-${target.id}.compose.yml`);
-      await mkdir(join(this.settings.workDir, app), { recursive: true });
-      await writeFile(file, compose);
-      const since = new Date(Date.now() - 1000);
-      let result: DeployResult;
-      try {
-        await deployStack(
-          { name: app, composeFile: file, dockerConfig: this.settings.dockerConfig, env: { PATH: this.settings.path } },
-          log,
-        );
-        const converged = await waitForStack(
-          this.docker,
-          app,
-          { timeoutMs: this.settings.convergeTimeoutMs, since },
-          () => undefined,
-        );
-        result = converged.ok
-          ? { ok: true, status: 'succeeded', ...(target.urls && { urls: target.urls }) }
-          : { ok: false, status: 'failed', error: `service ${converged.service} failed: ${converged.reason}` };
-      } catch (error) {
-        result = { ok: false, status: 'failed', error: (error as Error).message };
-      }
-      log(result.ok ? `rolled back to ${target.id}` : `rollback failed: ${result.error ?? ''}`);
-      await recording.finish({
-        status: result.status,
-        images: target.images,
-        resolvedCompose: compose,
-        ...(result.urls && { urls: result.urls }),
-        ...(result.error && { error: result.error }),
-      });
-      return { ...result, deployId: recording.record.id };
-    });
-  }
-
-  /** The apps with a recorded deploy. */
-  apps(): Promise<string[]> {
-    return this.history.apps();
-  }
-
-  /** An app's deploys, newest first. */
-  deploys(app: string): Promise<DeployRecord[]> {
-    return this.history.list(app);
-  }
-
-  /** A deploy's full log. */
-  log(app: string, deployId: string): Promise<string | undefined> {
-    return this.history.log(app, deployId);
-  }
-
-  private async queued(
-    app: string,
-    onLine: (line: string) => void,
-    job: () => Promise<DeployResult>,
-  ): Promise<DeployResult> {
-    if (this.queue.busy(app)) onLine(`another deploy of ${app} is under way: waiting for it to finish`);
-    const answer = await this.queue.run(app, job);
-    if (answer.status === 'superseded') {
-      onLine('superseded by a newer deploy of this app: nothing deployed');
-      return { ok: false, status: 'superseded' };
-    }
-    return answer.value;
   }
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream, type Dirent } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { validateAppName } from './app-name.js';
+import { isAppName, validateAppName } from './app-name.js';
 
 /** One deploy as the history keeps it. */
 export interface DeployRecord {
@@ -23,7 +23,19 @@ export interface DeployRecord {
   resolvedCompose?: string;
   /** For a rollback: the deploy it brought back. */
   rollbackOf?: string;
+  /** The repository the commit was read from, to read it again (redeploy, rollback). */
+  repository?: string;
+  /** What started it: `push`, `deploy`, `redeploy`, `rollback`, `config`, `scale`. */
+  trigger?: DeployTrigger;
+  /** Who started it: the SSH key (comment and fingerprint) or `the server`. */
+  by?: string;
 }
+
+/** What started a deploy. */
+export type DeployTrigger = 'push' | 'deploy' | 'redeploy' | 'rollback' | 'config' | 'scale';
+
+/** What a deploy's record says from its start. */
+export type DeployStart = Pick<DeployRecord, 'commit' | 'branch' | 'rollbackOf' | 'repository' | 'trigger' | 'by'>;
 
 /** What a finished deploy adds to its record. */
 export type DeployOutcome = Partial<Omit<DeployRecord, 'id' | 'app' | 'startedAt' | 'finishedAt'>>;
@@ -80,12 +92,20 @@ export class DeployHistory {
    * Records the start of a deploy of `app` and returns the handle to log and finish it.
    * @throws Error for an invalid app name, before anything touches the disk.
    */
-  async start(app: string, fields: { commit: string; branch: string; rollbackOf?: string }): Promise<RecordingDeploy> {
+  async start(app: string, fields: DeployStart): Promise<RecordingDeploy> {
     validateAppName(app);
     this.lastStart = Math.max(Date.now(), this.lastStart + 1);
     const startedAt = new Date(this.lastStart).toISOString();
     const id = `${startedAt.replace(/[-:.]/g, '')}-${randomBytes(3).toString('hex')}`;
-    const record: DeployRecord = { id, app, ...fields, status: 'running', startedAt, steps: [], images: [] };
+    const record: DeployRecord = {
+      id,
+      app,
+      ...fields,
+      status: 'running',
+      startedAt,
+      steps: [],
+      images: [],
+    };
     const deployDir = join(this.dir, app, id);
     await mkdir(deployDir, { recursive: true });
     await this.write(record);
@@ -156,6 +176,14 @@ export class DeployHistory {
     }
   }
 
+  /**
+   * Removes every deploy of the app, logs included.
+   * @throws Error for an invalid app name.
+   */
+  async remove(app: string): Promise<void> {
+    await rm(join(this.dir, validateAppName(app)), { recursive: true, force: true });
+  }
+
   /** Every app with a directory in the history, sorted; anything that is not an app's directory is skipped. */
   async apps(): Promise<string[]> {
     const entries = await this.entries(this.dir);
@@ -200,14 +228,5 @@ export class DeployHistory {
     for (const id of ids.slice(0, Math.max(ids.length - KEPT_PER_APP, 0))) {
       await rm(join(this.dir, app, id), { recursive: true, force: true });
     }
-  }
-}
-
-function isAppName(name: string): boolean {
-  try {
-    validateAppName(name);
-    return true;
-  } catch {
-    return false;
   }
 }

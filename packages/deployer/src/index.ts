@@ -16,7 +16,7 @@ export {
 } from './compose/resolve.js';
 export { validateAppName } from './app-name.js';
 export { Deployer, type DeployerSettings } from './deployer.js';
-export { deployEventStream, readDeployEvents, type DeployEvent, type DeployResult } from './deploy-stream.js';
+export { openDeployEvents, readDeployEvents, type DeployEvent, type DeployResult } from './deploy-stream.js';
 export type { DeployRequest } from './pipeline.js';
 export { writeDockerConfig } from './docker/credentials.js';
 export { interpolateString, interpolateValue, InterpolationError, type Variables } from './compose/interpolate.js';
@@ -42,3 +42,18 @@ export { BuildContextError, packBuildContext, type BuildContext } from './build-
 export { OutsideTreeError, resolveInTree } from './tree-path.js';
 export { DeployHistory, HistoryError, KEPT_PER_APP, type DeployRecord, type RecordingDeploy } from './history.js';
 export { DeployQueue, type QueueOutcome } from './queue.js';
+export { AppSettingsError, AppSettingsStore, CONFIG_KEY, validateConfigKey, type AppSettings } from './app-settings.js';
+export {
+  AppOperations,
+  CORE_APPS,
+  OperationError,
+  UnknownAppError,
+  type AppStatus,
+  type AppSummary,
+  type OperationSettings,
+} from './app-operations.js';
+export { ACTOR_HEADER } from './deploy-stream.js';
+export { AgentClient, AgentError, type AgentTarget } from './verbs/agent-client.js';
+export { isVerb, runVerb, VERB_USAGE, type ExitStatus, type VerbIo } from './verbs/run-verb.js';
+export { ShellWordsError, splitShellWords } from './verbs/shell-words.js';
+export { parseSince, SinceError } from './log-since.js';

@@ -4,6 +4,7 @@ import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { closeServer, createLogger, listen, runMain, untilSignal } from '@swarmlet/common';
 import { createAgentApp } from './agent.js';
+import { AppOperations } from './app-operations.js';
 import { loadAgentConfig, type AgentConfig } from './config.js';
 import { Deployer } from './deployer.js';
 import { writeDockerConfig } from './docker/credentials.js';
@@ -26,6 +27,7 @@ runMain('swarmlet-deployer', async (argv) => {
   const deployer = new Deployer(docker, {
     workDir: join(config.dataDir, 'work'),
     historyDir: join(config.dataDir, 'deploys'),
+    appSettingsDir: join(config.dataDir, 'apps'),
     registry: config.registry,
     ...(registryAuth && { registryAuth }),
     dockerConfig,
@@ -40,8 +42,16 @@ runMain('swarmlet-deployer', async (argv) => {
     entrypointTimeoutMs: config.entrypointTimeoutMs,
     concurrency: config.concurrency,
   });
+  const operations = new AppOperations(docker, deployer, {
+    registry: config.registry,
+    ...(registryAuth && { registryAuth }),
+    ...(config.reposDir !== undefined && { reposDir: config.reposDir }),
+    workDir: join(config.dataDir, 'work'),
+    path: config.path,
+    convergeTimeoutMs: config.convergeTimeoutMs,
+  });
   if (!token) log.warn('SWARMLET_AGENT_TOKEN_FILE is not set: the deploy API (/v1) is off');
-  const server = createServer(createAgentApp(docker, deployer, token).callback());
+  const server = createServer(createAgentApp(docker, { deployer, operations }, token).callback());
   log.info({ port: await listen(server, config.listen), registry: config.registry }, 'deployer agent listening');
   log.info({ signal: await untilSignal() }, 'stopping');
   await closeServer(server);

@@ -1,11 +1,12 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
+import type { AppSettings } from './app-settings.js';
 import type { BuildContext } from './build-context.js';
 import { checkoutCommit } from './checkout.js';
 import type { Variables } from './compose/interpolate.js';
 import type { LoadedCompose } from './compose/load.js';
-import { appUrls, planBuilds, resolveCompose } from './compose/resolve.js';
+import { appUrls, planBuilds, resolveCompose, type BuildTarget } from './compose/resolve.js';
 import type { DeployResult } from './deploy-stream.js';
 import { waitForStack } from './docker/converge.js';
 import { buildImage, hasImage, pushImage, tagImage, type RegistryAuth } from './docker/images.js';
@@ -21,6 +22,18 @@ export interface DeployRequest {
   branch: string;
   /** Object directories that also hold the commit (a pre-receive hook's quarantine). */
   objectDirectories?: string[];
+  /**
+   * Images an earlier deploy of this commit pushed: the services that have one run it again instead of being
+   * built (a redeploy, a rollback, a config change). A service without one is built as usual.
+   */
+  reuseImages?: DeployedImage[];
+}
+
+/** An image a deploy pushed, with the digest the registry answered. */
+export interface DeployedImage {
+  service: string;
+  reference: string;
+  digest: string;
 }
 
 /** The platform's side of a deploy: where things go and what the deployed project is told. */
@@ -45,8 +58,13 @@ export interface PipelineSettings {
 
 /** The project-reading steps of a deploy, supplied by the modules that own them. */
 export interface ProjectSteps {
-  /** The deploy's environment: the platform's variables, then `.env`, then what `entrypoint` exports. */
-  environment(tree: string, platform: PlatformVariables, onLine: (line: string) => void): Promise<DeployEnvironment>;
+  /** The deploy's environment: the platform's variables, then `.env`, then `config`, then what `entrypoint` exports. */
+  environment(
+    tree: string,
+    platform: PlatformVariables,
+    config: Readonly<Record<string, string>>,
+    onLine: (line: string) => void,
+  ): Promise<DeployEnvironment>;
   /** The project's compose file, read and interpolated with `env`. */
   loadCompose(tree: string, env: Variables): Promise<LoadedCompose>;
   /** A tar of a build context below the tree, honouring `.dockerignore`. */
@@ -57,15 +75,18 @@ export interface ProjectSteps {
 export interface PipelineReport extends DeployResult {
   /** Each step's duration in milliseconds, in order. */
   steps: { step: string; ms: number }[];
-  /** Every image pushed, with the digest the registry answered. */
-  images: { service: string; reference: string; digest: string }[];
-  /** The compose file as deployed. */
+  /** Every image the deploy runs that it built or reused, with the digest the registry answered. */
+  images: DeployedImage[];
+  /** The compose file as deployed, with the app's config values masked. */
   resolvedCompose?: string;
 }
 
 /**
  * Runs one deploy from a commit to a converged stack: checkout, environment, compose, build, push,
- * `docker stack deploy`, convergence. Every step reports its lines to `onLine`. A failing step ends the deploy
+ * `docker stack deploy`, convergence, with the app's settings (config in the environment and in the built services,
+ * scale overrides). Services with an image in `request.reuseImages` skip build and push. The compose file given to
+ * `docker stack deploy` holds config values, so it is written mode 0600 and removed once deployed; the report
+ * keeps a masked copy. Every step reports its lines to `onLine`. A failing step ends the deploy
  * with an error naming the step; when the new version does not converge, swarm has rolled the updated services
  * back and the previous version keeps serving. Never throws: failures are in the report.
  */
@@ -74,6 +95,7 @@ export async function runPipeline(
   settings: PipelineSettings,
   project: ProjectSteps,
   request: DeployRequest,
+  appSettings: AppSettings,
   onLine: (line: string) => void,
 ): Promise<PipelineReport> {
   const report: PipelineReport = { ok: false, status: 'failed', steps: [], images: [] };
@@ -112,14 +134,23 @@ export async function runPipeline(
       path: settings.path,
     };
     const { env } = await step('environment', async () => {
-      const assembled = await project.environment(tree, platform, onLine);
+      const assembled = await project.environment(tree, platform, appSettings.config, onLine);
       for (const line of describeSources(assembled.sources)) onLine(line);
       return assembled;
     });
     const { file, compose } = await step('compose', () => project.loadCompose(tree, env));
     onLine(`read ${file}: ${Object.keys(compose.services).join(', ')}`);
-    const targets = planBuilds(compose, request.app, env.SWARMLET_REGISTRY ?? settings.registry, commit);
+    const planned = planBuilds(compose, request.app, env.SWARMLET_REGISTRY ?? settings.registry, commit);
     const images: Record<string, string> = {};
+    const reused = reusableImages(planned, request.reuseImages ?? []);
+    for (const image of reused) {
+      images[image.service] = image.reference;
+      report.images.push(image);
+    }
+    if (reused.length > 0) {
+      onLine(`reusing the images already built for ${commit.slice(0, 12)}: ${reused.map((i) => i.service).join(', ')}`);
+    }
+    const targets = planned.filter((target) => target.images.some((image) => !(image.service in images)));
     await step('build', async () => {
       for (const target of targets) {
         const [first, ...others] = target.images;
@@ -166,17 +197,29 @@ export async function runPipeline(
         }
       }
     });
-    const resolved = resolveCompose(compose, { app: request.app, images });
-    report.resolvedCompose = resolved;
+    const resolve = (maskConfig: boolean) =>
+      resolveCompose(compose, {
+        app: request.app,
+        images,
+        config: appSettings.config,
+        scale: appSettings.scale,
+        maskConfig,
+      });
+    report.resolvedCompose = resolve(true);
     const since = new Date(Date.now() - 1000);
     await step('deploy', async () => {
-      const file = join(settings.workDir, request.app, `${commit}.compose.yml`);
-      await mkdir(join(settings.workDir, request.app), { recursive: true });
-      await writeFile(file, resolved);
-      await deployStack(
-        { name: request.app, composeFile: file, dockerConfig: settings.dockerConfig, env: { PATH: settings.path } },
-        onLine,
-      );
+      const dir = join(settings.workDir, request.app);
+      const file = join(dir, `${commit}.compose.yml`);
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      await writeFile(file, resolve(false), { mode: 0o600 });
+      try {
+        await deployStack(
+          { name: request.app, composeFile: file, dockerConfig: settings.dockerConfig, env: { PATH: settings.path } },
+          onLine,
+        );
+      } finally {
+        await rm(file, { force: true });
+      }
     });
     const converged = await step('converge', () =>
       waitForStack(docker, request.app, { timeoutMs: settings.convergeTimeoutMs, since }, (services) => {
@@ -205,4 +248,12 @@ function describeSources(sources: Record<string, VariableSource>): string[] {
   const names = new Map<VariableSource, string[]>();
   for (const [name, source] of Object.entries(sources)) names.set(source, [...(names.get(source) ?? []), name]);
   return [...names].map(([source, list]) => `variables from ${source}: ${list.join(', ')}`);
+}
+
+/** The recorded images that serve the planned builds' services again; a service recorded twice counts once. */
+function reusableImages(targets: BuildTarget[], recorded: DeployedImage[]): DeployedImage[] {
+  const services = new Set(targets.flatMap((target) => target.images.map((image) => image.service)));
+  const found = new Map<string, DeployedImage>();
+  for (const image of recorded) if (services.has(image.service)) found.set(image.service, image);
+  return [...found.values()];
 }

@@ -1,5 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
-import { replaceFile } from './atomic-file.js';
+import { replaceFile } from '@swarmlet/common';
 import { decodePublicKey, PublicKeyError, type PublicKey } from './public-key.js';
 
 /**

@@ -1,5 +1,6 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { ACTOR_HEADER } from '@swarmlet/deployer';
 
 /** A pushed commit to deploy. */
 export interface DeployRequest {
@@ -44,6 +45,8 @@ export interface HttpDeployClientOptions {
   url: string;
   /** Sent as `Authorization: Bearer <token>` when given. */
   token?: string;
+  /** Who pushes (the key's comment and fingerprint), sent as the `Swarmlet-Actor` header for the deploy record. */
+  actor?: string;
 }
 
 const MAX_LINE = 1 << 20;
@@ -98,6 +101,7 @@ export class HttpDeployClient implements DeployClient {
         'content-length': String(Buffer.byteLength(body)),
       };
       if (this.options.token !== undefined) headers.authorization = `Bearer ${this.options.token}`;
+      if (this.options.actor !== undefined) headers[ACTOR_HEADER.toLowerCase()] = this.options.actor;
       const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
       const agent = target.origin;
       const outgoing = send(target, { method: 'POST', headers, agent: false }, (response) => {

@@ -21,14 +21,15 @@ runMain('swarmlet pre-receive', async () => {
       const url = env.SWARMLET_AGENT_URL;
       if (!url) throw new Error('no deployer agent is configured (SWARMLET_AGENT_URL)');
       const tokenFile = env.SWARMLET_AGENT_TOKEN_FILE;
-      if (!tokenFile) return new HttpDeployClient({ url });
+      const actor = env.SWARMLET_ACTOR ? { actor: env.SWARMLET_ACTOR } : {};
+      if (!tokenFile) return new HttpDeployClient({ url, ...actor });
       const token = await readFile(tokenFile, 'utf8').then(
         (text) => text.trim(),
         (error: unknown) => {
           throw new Error(`cannot read the deployer agent token file ${tokenFile}: ${(error as Error).message}`);
         },
       );
-      return new HttpDeployClient({ url, token });
+      return new HttpDeployClient({ url, token, ...actor });
     },
   });
 });

@@ -1,7 +1,7 @@
 import { chmod, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
-import { createFileOnce, replaceFile } from './atomic-file.js';
+import { createFileOnce, replaceFile } from '@swarmlet/common';
 import { sshFingerprint } from './public-key.js';
 
 /** The receiver's SSH host key. */

@@ -52,3 +52,4 @@ export {
 export { loadReceiverConfig, type ReceiverConfig } from './config.js';
 export { CORE_REPOS, seedCoreRepositories } from './core-repos.js';
 export { KEYS_USAGE, runKeysCommand, type KeysCommandIo } from './keys-command.js';
+export { commandHelp, runCommand, type CommandContext } from './commands.js';

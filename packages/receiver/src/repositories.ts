@@ -1,7 +1,7 @@
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { replaceFile } from './atomic-file.js';
+import { replaceFile } from '@swarmlet/common';
 import { parseRepoName } from './repo-name.js';
 
 /**

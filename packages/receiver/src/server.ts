@@ -1,10 +1,13 @@
 import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type { Writable } from 'node:stream';
 import type { Logger } from '@swarmlet/common';
+import { AgentClient, splitShellWords, type VerbIo } from '@swarmlet/deployer';
 import ssh2 from 'ssh2';
 import type { AuthContext, ClientInfo, Connection, Server, ServerChannel, Session } from 'ssh2';
 import type { AuthorizedKeysFile } from './authorized-keys.js';
+import { runCommand as runPlatformCommand } from './commands.js';
 import { verifySignature } from './public-key.js';
 import { PushTurns } from './push-turns.js';
 import { parseRepoName, RepoNameError } from './repo-name.js';
@@ -80,13 +83,19 @@ const DISCONNECT_GRACE_MS = 5000;
 const KEEPALIVE_MS = 15_000;
 const MAX_AUTH_FAILURES = 20;
 const GIT_PROTOCOL_VALUE = /^[A-Za-z0-9=:._-]{1,100}$/;
-const ONLY_GIT =
-  'this server only speaks git: push, fetch and clone (git push git@host:app master); no shell, no commands';
+const NO_SHELL =
+  "no shell here: this server speaks git (git push git@host:app master) and the platform's commands (ssh git@host help)";
+/** The longest command line taken; a config value of several KiB fits, with room to spare. */
+const MAX_COMMAND_BYTES = 256 * 1024;
+/** The most standard input a command reads (`config set APP KEY < file`). */
+const MAX_INPUT_BYTES = 1024 * 1024;
 
 /**
  * Starts the git receiver: an SSH server that authenticates users by public key only (the `authorized_keys` file,
  * signatures checked here), and runs nothing but `git receive-pack`, `git upload-pack` and `git upload-archive` on
- * a validated repository name. A push creates the app's bare repository on first use and (re)installs its
+ * a validated repository name, and the platform's commands (`help`, `keys`, the day-2 verbs through the agent: see
+ * `commands.ts`), never a shell; a command's words are split as a shell would, nothing expanded, and its exit
+ * status is the SSH exit status. A command line is never logged whole (it may carry a config value). A push creates the app's bare repository on first use and (re)installs its
  * pre-receive hook; a fetch or archive of an unknown repository is answered "repository not found". Everything
  * else is refused: other commands and shells get one line on stderr and exit status 1, ptys, X11, agent
  * forwarding, subsystems and remote port forwarding are declined, and ssh2 itself refuses every channel type but
@@ -248,7 +257,13 @@ function serveConnection(
   client.on('session', (accept) => {
     const session = accept();
     const sessionLog = log.child({ fingerprint: identity?.fingerprint });
-    serveSession(session, lost, options, sessionLog, track, turns);
+    const actor = identity
+      ? `${identity.comment} ${identity.fingerprint}`
+          .trim()
+          .replace(/[^\x20-\x7e]/g, '?')
+          .slice(0, 200)
+      : undefined;
+    serveSession(session, lost, options, sessionLog, track, turns, actor);
   });
   client.on('error', (error) => {
     log.debug({ err: error }, 'connection error');
@@ -265,6 +280,7 @@ function serveSession(
   log: Logger,
   track: (finished: Promise<void>) => void,
   turns: PushTurns,
+  actor: string | undefined,
 ): void {
   let gitProtocol: string | undefined;
   const decline = (what: string) => (_accept: unknown, reject: (() => void) | undefined) => {
@@ -288,12 +304,12 @@ function serveSession(
     const channel = opened(accept);
     if (!channel) return;
     log.info('refused a shell');
-    track(explain(channel, ONLY_GIT));
+    track(explain(channel, NO_SHELL));
   });
   session.on('exec', (accept, _reject, info) => {
     const channel = opened(accept);
     if (!channel) return;
-    track(runCommand(turns, channel, lost, info.command, gitProtocol, options, log));
+    track(runCommand(turns, channel, lost, info.command, gitProtocol, options, log, actor));
   });
 }
 
@@ -305,11 +321,11 @@ async function runCommand(
   gitProtocol: string | undefined,
   options: ReceiverOptions,
   log: Logger,
+  actor: string | undefined,
 ): Promise<void> {
   const command = parseGitCommand(text);
   if (!command) {
-    log.info({ command: text.slice(0, 200) }, 'refused a command');
-    await explain(channel, `${ONLY_GIT} (refused: ${JSON.stringify(text.slice(0, 80))})`);
+    await runVerbCommand(channel, lost, text, options, log, actor);
     return;
   }
   let app: string;
@@ -338,7 +354,7 @@ async function runCommand(
     return;
   }
   if (command.service !== 'receive-pack') {
-    await runGit(channel, lost, command.service, repo, gitProtocol, options, log);
+    await runGit(channel, lost, command.service, repo, gitProtocol, options, log, actor);
     return;
   }
   if (turns.busy(repo.app)) {
@@ -351,7 +367,7 @@ async function runCommand(
   const endTurn = await turns.take(repo.app);
   try {
     if (pusher.gone) return;
-    await runGit(channel, lost, command.service, repo, gitProtocol, options, log);
+    await runGit(channel, lost, command.service, repo, gitProtocol, options, log, actor);
   } finally {
     endTurn();
   }
@@ -365,12 +381,14 @@ async function runGit(
   gitProtocol: string | undefined,
   options: ReceiverOptions,
   log: Logger,
+  actor: string | undefined,
 ): Promise<void> {
   const env: Record<string, string> = { ...options.gitEnv };
   if (gitProtocol) env.GIT_PROTOCOL = gitProtocol;
   if (service === 'receive-pack' && options.agent) {
     env.SWARMLET_AGENT_URL = options.agent.url;
     if (options.agent.tokenFile) env.SWARMLET_AGENT_TOKEN_FILE = options.agent.tokenFile;
+    if (actor !== undefined) env.SWARMLET_ACTOR = actor;
   }
   const args = service === 'upload-pack' ? [service, '--strict', repo.path] : [service, repo.path];
   const started = Date.now();
@@ -408,9 +426,89 @@ async function runGit(
   if (!pusher.gone) await finish(channel, code);
 }
 
-async function explain(channel: ServerChannel, message: string): Promise<void> {
+/** Runs a platform command (not git) for the SSH client, with its output streamed and its exit status. */
+async function runVerbCommand(
+  channel: ServerChannel,
+  lost: Promise<void>,
+  text: string,
+  options: ReceiverOptions,
+  log: Logger,
+  actor: string | undefined,
+): Promise<void> {
+  if (Buffer.byteLength(text) > MAX_COMMAND_BYTES) {
+    log.info({ bytes: Buffer.byteLength(text) }, 'refused a command that is too long');
+    await explain(channel, `the command is longer than ${MAX_COMMAND_BYTES / 1024} KiB`, 2);
+    return;
+  }
+  let words: string[];
+  try {
+    words = splitShellWords(text);
+  } catch (error) {
+    await explain(channel, `cannot read the command: ${(error as Error).message}`, 2);
+    return;
+  }
+  const stop = new AbortController();
+  channel.once('close', () => {
+    stop.abort();
+  });
+  void lost.then(() => {
+    stop.abort();
+  });
+  const io: VerbIo = {
+    write: (output) => {
+      if (!stop.signal.aborted) channel.write(output);
+    },
+    error: (line) => {
+      if (!stop.signal.aborted) channel.stderr.write(`swarmlet: ${line}\n`);
+    },
+    readInput: () => readChannel(channel, MAX_INPUT_BYTES),
+    signal: stop.signal,
+  };
+  const started = Date.now();
+  let code: number;
+  try {
+    const agent = options.agent
+      ? new AgentClient({
+          url: options.agent.url,
+          token: options.agent.tokenFile ? (await readFile(options.agent.tokenFile, 'utf8')).trim() : '',
+          ...(actor !== undefined && { actor }),
+        })
+      : undefined;
+    code = await runPlatformCommand(words, { agent, authorizedKeysPath: options.authorizedKeys.path }, io);
+  } catch (error) {
+    log.error({ err: error, verb: words[0]?.slice(0, 40) }, 'a command failed');
+    io.error(`internal error: ${(error as Error).message}`);
+    code = 1;
+  }
+  log.info({ verb: words[0]?.slice(0, 40), code, ms: Date.now() - started }, 'command finished');
+  if (!stop.signal.aborted) await finish(channel, code);
+}
+
+/** The client's standard input up to its end (EOF), at most `limit` bytes. */
+function readChannel(channel: ServerChannel, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    channel.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        reject(new Error(`standard input is larger than ${limit / 1024} KiB`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    channel.once('end', () => {
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    });
+    channel.once('close', () => {
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    });
+  });
+}
+
+async function explain(channel: ServerChannel, message: string, code = 1): Promise<void> {
   channel.stderr.write(`${message}\n`);
-  await finish(channel, 1);
+  await finish(channel, code);
 }
 
 async function finish(channel: ServerChannel, code: number): Promise<void> {

@@ -75,7 +75,19 @@ export interface ResolveOptions {
   app: string;
   /** The image reference each built service runs (its immutable tag). */
   images: Record<string, string>;
+  /** The app's config: added to the environment of every built service, unless the service sets the name itself. */
+  config?: Readonly<Record<string, string>>;
+  /** Replicas per service that replace the compose file's (`scale`). */
+  scale?: Readonly<Record<string, number>>;
+  /**
+   * For a copy to show and keep (the history): every config value is replaced by {@link MASK} where the config
+   * put it, and wherever else a value of 4 or more characters appears (a compose file may interpolate one).
+   */
+  maskConfig?: boolean;
 }
+
+/** What stands for a config value in a masked compose file. */
+export const MASK = '********';
 
 /**
  * The compose file as it is deployed: each built service's `image:` pinned to its immutable reference and its
@@ -102,15 +114,64 @@ export function resolveCompose(compose: ComposeFile, options: ResolveOptions): s
       ...asObject(deploy.update_config),
     };
     deploy.rollback_config = { order, ...asObject(deploy.rollback_config) };
+    const replicas = options.scale?.[name];
+    if (replicas !== undefined) deploy.replicas = replicas;
     const image = options.images[name];
+    const environment =
+      image !== undefined && options.config && Object.keys(options.config).length > 0
+        ? { environment: withConfig(service.environment, options.config, options.maskConfig === true) }
+        : {};
     services[name] = {
       ...rest,
+      ...environment,
       ...(image !== undefined && { image }),
       labels: { ...toMap(service.labels as Record<string, string> | string[] | undefined), ...ownership(options.app) },
       deploy,
     };
   }
-  return yaml.dump(escapeDollars({ ...compose, services }), { lineWidth: -1, noRefs: true });
+  const resolved = { ...compose, services };
+  const shown = options.maskConfig && options.config ? maskValues(resolved, Object.values(options.config)) : resolved;
+  return yaml.dump(escapeDollars(shown), { lineWidth: -1, noRefs: true });
+}
+
+/** A service's environment as a map with the config added under the names it does not set itself. */
+function withConfig(
+  environment: unknown,
+  config: Readonly<Record<string, string>>,
+  mask: boolean,
+): Record<string, string | null> {
+  const own: Record<string, string | null> = {};
+  if (Array.isArray(environment)) {
+    for (const entry of environment.map(String)) {
+      const equals = entry.indexOf('=');
+      if (equals < 0) own[entry] = null;
+      else own[entry.slice(0, equals)] = entry.slice(equals + 1);
+    }
+  } else {
+    for (const [key, value] of Object.entries(asObject(environment))) {
+      own[key] = value === null || value === undefined ? null : scalarText(value);
+    }
+  }
+  const added = Object.fromEntries(
+    Object.entries(config)
+      .filter(([key]) => !(key in own))
+      .map(([key, value]) => [key, mask ? MASK : value]),
+  );
+  return { ...added, ...own };
+}
+
+/** Replaces every occurrence of each secret of 4 or more characters in the strings of `value` by {@link MASK}. */
+function maskValues(value: unknown, secrets: string[]): unknown {
+  const long = secrets.filter((secret) => secret.length >= 4).sort((a, b) => b.length - a.length);
+  const mask = (entry: unknown): unknown => {
+    if (typeof entry === 'string') return long.reduce((text, secret) => text.replaceAll(secret, MASK), entry);
+    if (Array.isArray(entry)) return entry.map(mask);
+    if (typeof entry === 'object' && entry !== null) {
+      return Object.fromEntries(Object.entries(entry).map(([key, item]) => [key, mask(item)]));
+    }
+    return entry;
+  };
+  return mask(value);
 }
 
 /** Doubles every `$` in strings: `docker stack deploy` interpolates again, and the values are final already. */
@@ -167,4 +228,11 @@ function toMap(value: Record<string, string> | string[] | undefined): Record<str
 
 function asObject(value: unknown): Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
+/** A compose scalar (string, number, boolean) as the text a container's environment gets. */
+function scalarText(value: unknown): string {
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'
+    ? String(value)
+    : JSON.stringify(value);
 }

@@ -154,3 +154,21 @@ describe('assembleEnvironment', () => {
     await expect(assembleEnvironment(directory, PLATFORM, options)).rejects.toThrow('.env is not a file');
   });
 });
+
+describe('assembleEnvironment with app config', () => {
+  it('puts config after .env and before the entrypoint, which sees it', async () => {
+    const dir = tree({
+      '.env': 'GREETING=from-dotenv\nKEPT=dotenv\n',
+      entrypoint: 'export SEEN_BY_ENTRYPOINT="$GREETING"\n',
+    });
+    const config = { GREETING: 'from config: $x "q" = \n line two', EXTRA: 'ü' };
+    const { env, sources } = await assembleEnvironment(dir, PLATFORM, options, config);
+    expect(env).toMatchObject({ ...config, KEPT: 'dotenv', SEEN_BY_ENTRYPOINT: config.GREETING });
+    expect(sources).toMatchObject({
+      GREETING: 'config',
+      EXTRA: 'config',
+      KEPT: '.env',
+      SEEN_BY_ENTRYPOINT: 'entrypoint',
+    });
+  });
+});

@@ -41,7 +41,7 @@ export interface PlatformVariables {
 }
 
 /** Where a variable of a deploy's environment got its value. */
-export type VariableSource = 'platform' | '.env' | 'entrypoint';
+export type VariableSource = 'platform' | '.env' | 'config' | 'entrypoint';
 
 /** A deploy's environment and, for each variable, where its value came from. */
 export interface DeployEnvironment {
@@ -74,8 +74,9 @@ export function platformEnvironment(platform: PlatformVariables): Record<string,
 /**
  * A deploy's environment for the work tree `tree`, built in this order, later winning: the platform's variables
  * ({@link platformEnvironment}), then the project's `.env` when there is one (data, expanded against what comes
- * before it, see `dotenv.ts`), then the environment the project's `entrypoint` leaves when it is sourced by a bash
- * that starts with exactly the variables so far (see `entrypoint.ts`; what it unsets is gone). Nothing of this
+ * before it, see `dotenv.ts`), then the app's config (`config set`, kept on the server: it overrides committed
+ * defaults), then the environment the project's `entrypoint` leaves when it is sourced by a bash that starts with
+ * exactly the variables so far (see `entrypoint.ts`; what it unsets is gone). Nothing of this
  * process's own environment is in it. A variable the entrypoint leaves unchanged keeps its earlier source.
  * @throws OutsideTreeError when `.env` is a link leading outside the tree; Error when `.env` is not a file;
  * DotenvError naming the line of a `.env` entry that cannot be read; EntrypointError when the entrypoint fails
@@ -85,6 +86,7 @@ export async function assembleEnvironment(
   tree: string,
   platform: PlatformVariables,
   options: EntrypointOptions,
+  config: Readonly<Record<string, string>> = {},
 ): Promise<DeployEnvironment> {
   const env = platformEnvironment(platform);
   const sources: Record<string, VariableSource> = {};
@@ -97,6 +99,10 @@ export async function assembleEnvironment(
       env[name] = value;
       sources[name] = DOTENV_FILE;
     }
+  }
+  for (const [name, value] of Object.entries(config)) {
+    env[name] = value;
+    sources[name] = 'config';
   }
   const exported = await sourceEntrypoint(tree, env, options);
   if (exported === undefined) return { env, sources };

@@ -1,0 +1,423 @@
+import { access, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type Docker from 'dockerode';
+import { isAppName, validateAppName } from './app-name.js';
+import { validateConfigKey, type AppSettings } from './app-settings.js';
+import type { DeployResult } from './deploy-stream.js';
+import type { DeployOrigin, Deployer, RunningDeploy } from './deployer.js';
+import { removeAppImages, removeAppStack, removeAppVolumes } from './docker/app-removal.js';
+import {
+  appServices,
+  restartServices,
+  scaleService,
+  stackReplicaCounts,
+  type ServiceState,
+} from './docker/app-services.js';
+import { waitForStack } from './docker/converge.js';
+import type { RegistryAuth } from './docker/images.js';
+import { followServiceLogs, type LogLine, type LogOptions } from './docker/service-logs.js';
+import type { DeployRecord } from './history.js';
+import { splitReference } from './image-reference.js';
+import { deleteRepositoryTags } from './registry-tags.js';
+
+/** The platform's own apps: they are apps for every verb but `destroy`. */
+export const CORE_APPS: readonly string[] = ['registry', 'router', 'deployer'];
+
+/** An app name that names no app: nothing deployed, no repository, no settings. */
+export class UnknownAppError extends Error {
+  constructor(app: string) {
+    super(`unknown app ${JSON.stringify(app.slice(0, 80))}: \`apps\` lists the apps`);
+    this.name = 'UnknownAppError';
+  }
+}
+
+/** A verb that cannot do what it was asked, said before anything changed. */
+export class OperationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'OperationError';
+  }
+}
+
+/** One line of `apps`. */
+export interface AppSummary {
+  app: string;
+  core: boolean;
+  running: number;
+  desired: number;
+  deployed?: { id: string; commit: string; branch: string; at: string };
+  /** The newest finished deploy's outcome. */
+  lastOutcome?: DeployRecord['status'];
+  deploying?: RunningDeploy;
+  urls: string[];
+}
+
+/** What `status` shows of an app. */
+export interface AppStatus extends AppSummary {
+  services: (ServiceState & { scaleOverride?: number })[];
+  scale: Record<string, number>;
+}
+
+/** Where the operations find what the platform keeps besides the deployer's own. */
+export interface OperationSettings {
+  /** `SWARMLET_REGISTRY`: the registry whose tags of an app `destroy` removes. */
+  registry: string;
+  registryAuth?: RegistryAuth;
+  /** The receiver's repositories (`<dir>/<app>.git`), removed by `destroy`; undefined when unknown. */
+  reposDir?: string;
+  /** The deployer's work trees, `<dir>/<app>`. */
+  workDir: string;
+  /** `PATH` for the docker CLI. */
+  path: string;
+  convergeTimeoutMs: number;
+}
+
+/** A `scale` request: replicas per service, or `default` to go back to the compose file's. */
+export type ScaleChanges = Record<string, number | 'default'>;
+
+/** The largest replica count `scale` takes. */
+const MAX_REPLICAS = 1000;
+
+/**
+ * The day-2 verbs on apps, as the agent's API serves them: `apps`, `status`, `deploys`, `logs`, `config`, `scale`,
+ * `restart`, `destroy` (deploys, redeploys and rollbacks are the {@link Deployer}'s). Reads answer at once, also
+ * during a deploy; changes to what runs take the app's turn after any deploy, like a push. Every verb first
+ * checks that the app exists ({@link UnknownAppError}) and its input ({@link OperationError},
+ * `AppSettingsError`), so refused input changes nothing.
+ */
+export class AppOperations {
+  constructor(
+    private readonly docker: Docker,
+    private readonly deployer: Deployer,
+    private readonly settings: OperationSettings,
+  ) {}
+
+  /** Every app: with a deploy on record, a stack on the swarm, or a repository. Sorted by name. */
+  async apps(): Promise<AppSummary[]> {
+    const [counts, recorded, repositories] = await Promise.all([
+      stackReplicaCounts(this.docker),
+      this.deployer.history.apps(),
+      this.repositoryApps(),
+    ]);
+    const names = new Set([...recorded, ...repositories, ...[...counts.keys()].filter(isAppName)]);
+    return Promise.all(
+      [...names].sort().map((app) => this.summary(app, counts.get(app) ?? { running: 0, desired: 0 })),
+    );
+  }
+
+  /** The app's services and tasks as they run now, what is deployed and deploying, and its scale overrides. */
+  async status(app: string): Promise<AppStatus> {
+    await this.requireApp(app);
+    const [services, settings] = await Promise.all([appServices(this.docker, app), this.deployer.appSettings.get(app)]);
+    const totals = services.reduce(
+      (sum, service) => ({ running: sum.running + service.running, desired: sum.desired + service.desired }),
+      { running: 0, desired: 0 },
+    );
+    return {
+      ...(await this.summary(app, totals)),
+      services: services.map((service) => {
+        const override = settings.scale[service.service];
+        return override === undefined ? service : { ...service, scaleOverride: override };
+      }),
+      scale: settings.scale,
+    };
+  }
+
+  /** The app's recorded deploys, newest first. */
+  async deploys(app: string): Promise<DeployRecord[]> {
+    await this.requireApp(app);
+    return this.deployer.history.list(app);
+  }
+
+  /** One recorded deploy and its log. */
+  async deploy(app: string, id: string): Promise<{ deploy: DeployRecord; log: string }> {
+    await this.requireApp(app);
+    const deploy = await this.deployer.history.get(app, id);
+    if (!deploy)
+      throw new OperationError(`no deploy ${JSON.stringify(id.slice(0, 80))} of ${app}: \`deploys ${app}\` lists them`);
+    return { deploy, log: (await this.deployer.history.log(app, id)) ?? '' };
+  }
+
+  /** Reads the app's service logs (see {@link followServiceLogs}). */
+  async logs(app: string, options: LogOptions, onLine: (line: LogLine) => void): Promise<void> {
+    await this.requireApp(app);
+    await followServiceLogs(this.docker, app, options, onLine);
+  }
+
+  /** The app's config: every key, with its value only when `reveal`. */
+  async config(app: string, reveal: boolean): Promise<Record<string, string | null>> {
+    await this.requireApp(app);
+    const { config } = await this.deployer.appSettings.get(app);
+    return Object.fromEntries(
+      Object.keys(config)
+        .sort()
+        .map((key) => [key, reveal ? (config[key] ?? '') : null]),
+    );
+  }
+
+  /** One config value. @throws OperationError when the key is not set. */
+  async configValue(app: string, key: string): Promise<string> {
+    await this.requireApp(app);
+    const value = (await this.deployer.appSettings.get(app)).config[validateConfigKey(key)];
+    if (value === undefined)
+      throw new OperationError(`${key} is not set for ${app}: \`config show ${app}\` lists the keys`);
+    return value;
+  }
+
+  /**
+   * Sets and unsets config keys, then (unless `deploy` is false, or the app has no deploy yet) deploys the
+   * deployed commit again with its images so the services get the new values. Values never reach `onLine`.
+   */
+  async changeConfig(
+    app: string,
+    change: { set: Record<string, string>; unset: string[] },
+    deploy: boolean,
+    origin: DeployOrigin,
+    onLine: (line: string) => void,
+  ): Promise<DeployResult> {
+    await this.requireApp(app);
+    for (const key of [...Object.keys(change.set), ...change.unset]) validateConfigKey(key);
+    if (Object.keys(change.set).length + change.unset.length === 0) throw new OperationError('no config key given');
+    let changed: string[] = [];
+    await this.deployer.appSettings.update(app, (settings) => {
+      const config = { ...settings.config };
+      changed = [
+        ...Object.entries(change.set)
+          .filter(([key, value]) => config[key] !== value)
+          .map(([key]) => key),
+        ...change.unset.filter((key) => key in config),
+      ];
+      const unset = new Set(change.unset);
+      const kept = Object.fromEntries(Object.entries(config).filter(([key]) => !unset.has(key)));
+      return { ...settings, config: { ...kept, ...change.set } };
+    });
+    const said = [
+      Object.keys(change.set).length ? `set ${Object.keys(change.set).join(', ')}` : '',
+      change.unset.length ? `unset ${change.unset.join(', ')}` : '',
+    ].filter(Boolean);
+    onLine(`-----> config of ${app}: ${said.join('; ')}`);
+    if (changed.length === 0) {
+      onLine('nothing changed: not deployed');
+      return { ok: true, status: 'succeeded' };
+    }
+    return this.apply(app, deploy, origin, onLine);
+  }
+
+  /**
+   * Scales services now and keeps the counts for later deploys (`default` drops the override and deploys again
+   * with the compose file's count).
+   * @throws OperationError for a service the app does not run, a global service, or more tasks than nodes for a
+   * service that publishes a port in host mode; nothing changes then.
+   */
+  async scale(
+    app: string,
+    changes: ScaleChanges,
+    origin: DeployOrigin,
+    onLine: (line: string) => void,
+  ): Promise<DeployResult> {
+    await this.requireApp(app);
+    const services = await appServices(this.docker, app);
+    const nodes = (await this.docker.listNodes()) as {
+      Status?: { State?: string };
+      Spec?: { Availability?: string };
+    }[];
+    const ready = nodes.filter((node) => node.Status?.State === 'ready' && node.Spec?.Availability === 'active').length;
+    for (const [name, replicas] of Object.entries(changes)) {
+      const service = services.find((entry) => entry.service === name);
+      if (!service) {
+        throw new OperationError(
+          `${app} runs no service ${JSON.stringify(name.slice(0, 80))}${services.length ? ` (its services: ${services.map((s) => s.service).join(', ')})` : ''}`,
+        );
+      }
+      if (service.mode === 'global')
+        throw new OperationError(`${name} is a global service: one task runs on every node, it cannot be scaled`);
+      if (replicas !== 'default' && (!Number.isInteger(replicas) || replicas < 0 || replicas > MAX_REPLICAS)) {
+        throw new OperationError(`${name}: replicas must be a whole number from 0 to ${MAX_REPLICAS}`);
+      }
+      if (replicas !== 'default' && replicas > ready && service.hostPorts.length > 0) {
+        throw new OperationError(
+          `${name} publishes port ${service.hostPorts.join(', ')} in host mode: one task per node can hold it, and the swarm has ${ready} active node${ready === 1 ? '' : 's'}`,
+        );
+      }
+    }
+    await this.deployer.appSettings.update(app, (settings) => {
+      const merged: Record<string, number | 'default'> = { ...settings.scale, ...changes };
+      const scale = Object.fromEntries(
+        Object.entries(merged).filter((entry): entry is [string, number] => entry[1] !== 'default'),
+      );
+      return { ...settings, scale };
+    });
+    onLine(
+      `-----> scaling ${app}: ${Object.entries(changes)
+        .map(([name, n]) => `${name}=${n}`)
+        .join(' ')}`,
+    );
+    if (Object.values(changes).includes('default')) return this.apply(app, true, origin, onLine);
+    return this.deployer.exclusive(app, onLine, async () => {
+      const since = new Date(Date.now() - 1000);
+      for (const [name, replicas] of Object.entries(changes))
+        await scaleService(this.docker, app, name, replicas as number);
+      return this.converge(app, since, onLine);
+    });
+  }
+
+  /** A rolling restart of one service or all of them, under each service's update policy, waited for. */
+  async restart(app: string, service: string | undefined, onLine: (line: string) => void): Promise<DeployResult> {
+    await this.requireApp(app);
+    return this.deployer.exclusive(app, onLine, async () => {
+      const since = new Date(Date.now() - 1000);
+      const restarted = await restartServices(this.docker, app, service);
+      onLine(`-----> restarting ${restarted.join(', ')}`);
+      return this.converge(app, since, onLine);
+    });
+  }
+
+  /**
+   * Removes the app: its stack (waiting until its tasks are gone), repository, settings, history, its tags in the
+   * registry and its images on this engine; its named volumes only with `volumes`.
+   * @throws OperationError for a core app or when `confirm` is not the app's name.
+   */
+  async destroy(
+    app: string,
+    confirm: string | undefined,
+    volumes: boolean,
+    onLine: (line: string) => void,
+  ): Promise<DeployResult> {
+    await this.requireApp(app);
+    if (CORE_APPS.includes(app))
+      throw new OperationError(`${app} is a core app of the platform: it cannot be destroyed`);
+    if (confirm !== app) {
+      throw new OperationError(`destroying ${app} removes it for good: confirm with --confirm ${app}`);
+    }
+    return this.deployer.exclusive(app, onLine, async () => {
+      const repositories = await this.registryRepositories(app);
+      onLine(`-----> removing the stack ${app}`);
+      await removeAppStack(this.docker, app, { PATH: this.settings.path }, onLine);
+      if (volumes) {
+        const removed = await removeAppVolumes(this.docker, app);
+        onLine(removed.length ? `removed volumes ${removed.join(', ')}` : 'no volume to remove');
+      } else onLine('named volumes kept (--volumes removes them)');
+      for (const repository of repositories) {
+        const tags = await deleteRepositoryTags(this.settings.registry, repository, this.settings.registryAuth);
+        onLine(
+          `removed ${tags.length} tag${tags.length === 1 ? '' : 's'} of ${this.settings.registry}/${repository} from the registry`,
+        );
+      }
+      const images = await removeAppImages(
+        this.docker,
+        app,
+        repositories.map((name) => `${this.settings.registry}/${name}`),
+      );
+      onLine(`removed ${images.length} image${images.length === 1 ? '' : 's'} from this engine`);
+      if (this.settings.reposDir)
+        await rm(join(this.settings.reposDir, `${app}.git`), { recursive: true, force: true });
+      await rm(join(this.settings.workDir, app), { recursive: true, force: true });
+      await this.deployer.appSettings.remove(app);
+      await this.deployer.history.remove(app);
+      onLine(`-----> destroyed ${app}: repository, config and history removed`);
+      return { ok: true, status: 'succeeded' };
+    });
+  }
+
+  /**
+   * Checks that `app` is an app: a valid name with a deploy on record, a stack, a repository or settings.
+   * @throws Error for an invalid name; UnknownAppError for no such app.
+   */
+  async requireApp(app: string): Promise<void> {
+    validateAppName(app);
+    const [recorded, stacked, repository, settings] = await Promise.all([
+      this.deployer.history.list(app).then((records) => records.length > 0),
+      appServices(this.docker, app).then((services) => services.length > 0),
+      this.hasRepository(app),
+      this.deployer.appSettings.get(app).then((found) => hasSettings(found)),
+    ]);
+    if (!recorded && !stacked && !repository && !settings) throw new UnknownAppError(app);
+  }
+
+  private async apply(
+    app: string,
+    deploy: boolean,
+    origin: DeployOrigin,
+    onLine: (line: string) => void,
+  ): Promise<DeployResult> {
+    if (!deploy) {
+      onLine('saved, not deployed (--no-deploy): the next deploy applies it');
+      return { ok: true, status: 'succeeded' };
+    }
+    if (!(await this.deployer.deployed(app))?.repository) {
+      onLine(`saved: ${app} has no successful deploy yet, its next push applies it`);
+      return { ok: true, status: 'succeeded' };
+    }
+    return this.deployer.redeploy(app, onLine, origin);
+  }
+
+  private async converge(app: string, since: Date, onLine: (line: string) => void): Promise<DeployResult> {
+    const converged = await waitForStack(
+      this.docker,
+      app,
+      { timeoutMs: this.settings.convergeTimeoutMs, since },
+      (progress) => {
+        onLine(progress.map((service) => `${service.service} ${service.running}/${service.desired}`).join(', '));
+      },
+    );
+    if (converged.ok) return { ok: true, status: 'succeeded' };
+    return { ok: false, status: 'failed', error: `service ${converged.service} failed: ${converged.reason}` };
+  }
+
+  private async summary(app: string, counts: { running: number; desired: number }): Promise<AppSummary> {
+    const records = await this.deployer.history.list(app);
+    const deployed = records.find((record) => record.status === 'succeeded');
+    const last = records.find((record) => record.status !== 'running');
+    const deploying = this.deployer.runningDeploy(app);
+    return {
+      app,
+      core: CORE_APPS.includes(app),
+      ...counts,
+      ...(deployed && {
+        deployed: {
+          id: deployed.id,
+          commit: deployed.commit,
+          branch: deployed.branch,
+          at: deployed.finishedAt ?? deployed.startedAt,
+        },
+      }),
+      ...(last && { lastOutcome: last.status }),
+      ...(deploying && { deploying }),
+      urls: deployed?.urls ?? [],
+    };
+  }
+
+  /** The registry repositories (names without the host) that the app's recorded deploys pushed to. */
+  private async registryRepositories(app: string): Promise<string[]> {
+    const names = new Set<string>();
+    for (const record of await this.deployer.history.list(app)) {
+      for (const image of record.images) {
+        const { repository } = splitReference(image.reference);
+        if (repository.startsWith(`${this.settings.registry}/`))
+          names.add(repository.slice(this.settings.registry.length + 1));
+      }
+    }
+    return [...names].sort();
+  }
+
+  private async repositoryApps(): Promise<string[]> {
+    if (!this.settings.reposDir) return [];
+    const entries = await readdir(this.settings.reposDir).catch(() => [] as string[]);
+    return entries
+      .filter((name) => name.endsWith('.git'))
+      .map((name) => name.slice(0, -4))
+      .filter(isAppName);
+  }
+
+  private async hasRepository(app: string): Promise<boolean> {
+    if (!this.settings.reposDir) return false;
+    return access(join(this.settings.reposDir, `${app}.git`)).then(
+      () => true,
+      () => false,
+    );
+  }
+}
+
+function hasSettings(settings: AppSettings): boolean {
+  return Object.keys(settings.config).length + Object.keys(settings.scale).length > 0;
+}

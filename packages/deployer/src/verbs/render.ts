@@ -1,0 +1,127 @@
+import type { AppStatus, AppSummary } from '../app-operations.js';
+import type { LogLine } from '../docker/service-logs.js';
+import type { DeployRecord } from '../history.js';
+
+/** Lays rows out as columns separated by two spaces, the first row a header; trailing spaces trimmed. */
+export function table(rows: string[][]): string[] {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, index) => (widths[index] = Math.max(widths[index] ?? 0, cell.length)));
+  return rows.map((row) =>
+    row
+      .map((cell, index) => cell.padEnd(widths[index] ?? 0))
+      .join('  ')
+      .trimEnd(),
+  );
+}
+
+/** `2026-11-30T20:11:05.123Z` as `2026-11-30 20:11:05`; `-` for nothing. */
+export function shortTime(iso: string | undefined): string {
+  return iso ? iso.replace('T', ' ').replace(/\.\d+Z$|Z$/, '') : '-';
+}
+
+/** How long ago `iso` was, from `now`: `45s`, `12m`, `3h`, `2d`. */
+export function age(iso: string, now: Date): string {
+  const seconds = Math.max(0, Math.round((now.getTime() - Date.parse(iso)) / 1000));
+  if (!Number.isFinite(seconds)) return '-';
+  if (seconds < 120) return `${seconds}s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)}m`;
+  if (seconds < 172_800) return `${Math.round(seconds / 3600)}h`;
+  return `${Math.round(seconds / 86_400)}d`;
+}
+
+/** The `apps` table. */
+export function renderApps(apps: AppSummary[]): string[] {
+  if (apps.length === 0) return ['no apps yet: git push one (git push swarmlet master)'];
+  return table([
+    ['APP', 'SERVICES', 'COMMIT', 'BRANCH', 'DEPLOYED', 'LAST', 'URLS'],
+    ...apps.map((app) => [
+      app.core ? `${app.app} (core)` : app.app,
+      `${app.running}/${app.desired}`,
+      app.deployed?.commit.slice(0, 12) ?? '-',
+      app.deployed?.branch ?? '-',
+      shortTime(app.deployed?.at),
+      app.deploying ? 'deploying' : (app.lastOutcome ?? '-'),
+      app.urls.join(' '),
+    ]),
+  ]);
+}
+
+/** The `status APP` report: the app, its services, then each service's tasks. */
+export function renderStatus(status: AppStatus, now: Date): string[] {
+  const deployed = status.deployed;
+  const lines = [
+    `app        ${status.app}${status.core ? ' (core)' : ''}`,
+    `deployed   ${deployed ? `${deployed.commit.slice(0, 12)} (${deployed.branch}) at ${shortTime(deployed.at)}, deploy ${deployed.id}` : 'nothing yet'}`,
+    `deploying  ${status.deploying ? `deploy ${status.deploying.id} of ${status.deploying.commit.slice(0, 12)} since ${shortTime(status.deploying.startedAt)} (${status.deploying.trigger ?? 'push'})` : 'no'}`,
+  ];
+  if (status.urls.length > 0) lines.push(`urls       ${status.urls.join(' ')}`);
+  if (status.services.length === 0) return [...lines, '', 'no service runs'];
+  lines.push(
+    '',
+    ...table([
+      ['SERVICE', 'IMAGE', 'REPLICAS', 'SCALE'],
+      ...status.services.map((service) => [
+        service.service,
+        service.image,
+        `${service.running}/${service.desired}${service.mode === 'global' ? ' (global)' : ''}`,
+        service.scaleOverride === undefined ? 'compose file' : `${service.scaleOverride} (scale override)`,
+      ]),
+    ]),
+    '',
+    ...table([
+      ['TASK', 'NODE', 'STATE', 'SINCE', 'ERROR'],
+      ...status.services.flatMap((service) =>
+        service.tasks.map((task) => [
+          task.name,
+          task.node,
+          task.desiredState === task.state ? task.state : `${task.state} (-> ${task.desiredState})`,
+          task.since ? age(task.since, now) : '-',
+          task.error ?? '',
+        ]),
+      ),
+    ]),
+  );
+  return lines;
+}
+
+/** The `deploys APP` table, newest first. */
+export function renderDeploys(deploys: DeployRecord[]): string[] {
+  if (deploys.length === 0) return ['no deploy recorded'];
+  return table([
+    ['ID', 'COMMIT', 'BRANCH', 'STARTED', 'TRIGGER', 'BY', 'OUTCOME', 'STEPS'],
+    ...deploys.map((deploy) => [
+      deploy.id,
+      deploy.commit.slice(0, 12),
+      deploy.branch,
+      shortTime(deploy.startedAt),
+      deploy.rollbackOf ? `rollback to ${deploy.rollbackOf}` : (deploy.trigger ?? '-'),
+      deploy.by ?? '-',
+      deploy.status,
+      deploy.steps.map((step) => `${step.step} ${(step.ms / 1000).toFixed(1)}s`).join(', '),
+    ]),
+  ]);
+}
+
+/** One deploy's record, then its resolved compose file and its log. */
+export function renderDeploy(deploy: DeployRecord, log: string): string[] {
+  const lines = [
+    `id         ${deploy.id}`,
+    `commit     ${deploy.commit} (${deploy.branch})`,
+    `trigger    ${deploy.trigger ?? '-'}${deploy.rollbackOf ? ` (rollback to ${deploy.rollbackOf})` : ''}`,
+    `by         ${deploy.by ?? '-'}`,
+    `started    ${shortTime(deploy.startedAt)}`,
+    `finished   ${shortTime(deploy.finishedAt)}`,
+    `outcome    ${deploy.status}${deploy.error ? `: ${deploy.error}` : ''}`,
+    `steps      ${deploy.steps.map((step) => `${step.step} ${(step.ms / 1000).toFixed(1)}s`).join(', ') || '-'}`,
+    ...deploy.images.map((image) => `image      ${image.service}: ${image.reference}@${image.digest}`),
+    ...(deploy.urls ?? []).map((url) => `url        ${url}`),
+  ];
+  if (deploy.resolvedCompose)
+    lines.push('', 'compose file as deployed (config values masked):', ...deploy.resolvedCompose.trimEnd().split('\n'));
+  return [...lines, '', 'log:', ...log.trimEnd().split('\n')];
+}
+
+/** One line of `logs`, prefixed as `docker compose logs` does: the task, padded, and `|`. */
+export function renderLogLine(line: LogLine, timestamps: boolean, width: number): string {
+  return `${line.task.padEnd(width)} | ${timestamps ? `${line.time} ` : ''}${line.text}`;
+}
