@@ -44,7 +44,8 @@ RUN apt-get update \
 COPY --from=docker-cli /usr/local/bin/docker /usr/local/bin/docker
 ENV NODE_ENV=production \
     SWARMLET_DATA_DIR=/var/lib/swarmlet \
-    SWARMLET_AUTHORIZED_KEYS=/var/lib/swarmlet/authorized_keys
+    SWARMLET_AUTHORIZED_KEYS=/var/lib/swarmlet/authorized_keys \
+    SWARMLET_RUN_DIR=/run/swarmlet
 WORKDIR /app
 COPY --from=runtime-dependencies /build ./
 COPY --from=build /build/packages/common/dist packages/common/dist

@@ -7,7 +7,9 @@
 # It installs Docker Engine when missing (Debian's docker.io), initialises the swarm, labels this node for the
 # registry and the deployer, creates the Traefik network and the secrets (a bcrypt htpasswd, the registry password
 # for the deployer, the agent token), builds the images from this source tree, deploys the router, registry and
-# deployer core stacks, authorizes the SSH key, waits until every core service runs, and prints the next steps.
+# deployer core stacks, authorizes the SSH key, waits until every core service runs, puts the `swarmlet` command
+# on the PATH (/usr/local/bin/swarmlet, or SWARMLET_COMMAND: it runs the platform's commands in the running
+# deployer, `swarmlet help`), and prints the next steps.
 # Running it again upgrades in place: data, secrets and keys are kept. `--uninstall` removes what it created and
 # keeps the data volumes; `--uninstall --purge` removes them too. No password is ever put on a command line or in
 # a log: it travels on standard input only.
@@ -20,6 +22,7 @@ SECRETS=(swarmlet-registry-htpasswd swarmlet-registry-password swarmlet-agent-to
 STACKS=(router registry deployer)
 VOLUMES=(registry_registry-data deployer_deployer-data router_certificates)
 LABELS=(swarmlet.registry swarmlet.deployer)
+COMMAND_PATH=${SWARMLET_COMMAND:-/usr/local/bin/swarmlet}
 
 domain=${SWARMLET_DOMAIN:-}
 email=${SWARMLET_EMAIL:-}
@@ -298,6 +301,27 @@ authorize_key() {
   fi
 }
 
+install_command() {
+  step "install the swarmlet command ($COMMAND_PATH)"
+  mkdir -p "$(dirname "$COMMAND_PATH")"
+  local temporary="$COMMAND_PATH.$$.tmp"
+  cat >"$temporary" <<'EOF'
+#!/bin/sh
+# Installed by Swarmlet's install.sh: runs a platform command (swarmlet help) in the deployer running on this node,
+# with the same words, output and exit status as `ssh git@HOST COMMAND`. install.sh --uninstall removes it.
+container=$(docker ps --filter label=com.docker.swarm.service.name=deployer_deployer --filter health=healthy \
+  --format '{{.ID}}' | head -n 1)
+if [ -z "$container" ]; then
+  echo 'swarmlet: no healthy deployer runs on this node (docker service ps deployer_deployer)' >&2
+  exit 1
+fi
+if [ -t 0 ] && [ -t 1 ]; then exec docker exec -it "$container" swarmlet "$@"; fi
+exec docker exec -i "$container" swarmlet "$@"
+EOF
+  chmod 0755 "$temporary"
+  mv -f "$temporary" "$COMMAND_PATH"
+}
+
 print_next_steps() {
   local host
   host=${advertise_addr:-$domain}
@@ -314,9 +338,11 @@ Next:
       Port 2222
       User git
   in your project:   git remote add swarmlet git@swarmlet:my-app && git push swarmlet master
+  operate your apps: ssh swarmlet apps   (status, logs, config, scale, ...: ssh swarmlet help)
+                     on this server as root: swarmlet apps
   the core stacks:   git clone git@swarmlet:registry   (also router, deployer)
   the registry:      docker login registry.$domain --username $user
-  more keys:         docker exec -i \$(docker ps -qf label=com.docker.swarm.service.name=deployer_deployer) swarmlet keys add < key.pub
+  more keys:         swarmlet keys add < key.pub   (on this server)
 EOF
 }
 
@@ -345,6 +371,8 @@ uninstall() {
   done
   node=$(docker info --format '{{.Swarm.NodeID}}')
   for label in "${LABELS[@]}"; do docker node update --label-rm "$label" "$node" >/dev/null 2>&1 || true; done
+  step "remove the swarmlet command ($COMMAND_PATH)"
+  if [ -f "$COMMAND_PATH" ] && grep -q "Installed by Swarmlet's install.sh" "$COMMAND_PATH"; then rm -f "$COMMAND_PATH"; fi
   step 'remove the images'
   docker images -q --filter label=swarmlet.managed=true --filter 'reference=swarmlet/*' | sort -u | xargs -r docker rmi -f >/dev/null
   if [ "$purge" = true ]; then
@@ -385,6 +413,7 @@ main() {
   deploy_stacks
   wait_for_services
   authorize_key
+  install_command
   current_step=''
   print_next_steps
 }

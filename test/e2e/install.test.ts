@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
@@ -10,6 +10,8 @@ import { lockCoreSwarm } from '../support/swarm-lock.js';
 const SSH_PORT = 2222;
 const REGISTRY = '127.0.0.1:5000';
 const VOLUMES = ['registry_registry-data', 'deployer_deployer-data'];
+/** Where install.sh puts the server's swarmlet command. */
+const COMMAND = '/usr/local/bin/swarmlet';
 
 const APP_COMPOSE = `version: "3.8"
 services:
@@ -162,6 +164,8 @@ describe('install.sh', () => {
     expect(result.all).toContain('==> deploy the deployer stack');
     expect(result.all).toContain('==> registry_registry runs');
     expect(result.all).toContain('Host swarmlet');
+    expect(result.all).toContain('operate your apps: ssh swarmlet apps');
+    expect(existsSync(COMMAND)).toBe(true);
     expect(result.all).toContain('docker login registry.example.test --username admin');
     expect(result.all).not.toContain(password);
     expect(result.exitCode).toBe(0);
@@ -202,6 +206,31 @@ describe('install.sh', () => {
     expect(push.exitCode).toBe(0);
     expect(await served('installed and pushed\n')).toBe('installed and pushed\n');
     expect(await catalog()).toContain(`${app}-web`);
+  }, 600_000);
+
+  it('operates the app with the same verbs over SSH and with the swarmlet command on the server', async () => {
+    const ssh = (...args: string[]) =>
+      execa('ssh', [...sshEnv().GIT_SSH_COMMAND.split(' ').slice(1), 'git@127.0.0.1', ...args], {
+        reject: false,
+        all: true,
+        stdin: 'ignore',
+      });
+    const server = (...args: string[]) => execa(COMMAND, args, { reject: false, all: true, stdin: 'ignore' });
+    const apps = await server('apps');
+    expect(apps.exitCode).toBe(0);
+    expect(apps.stdout).toMatch(new RegExp(`^${app}\\s+1/1\\s+[0-9a-f]{12}\\s+master\\s`, 'm'));
+    expect(apps.stdout).toMatch(/^deployer \(core\)\s+1\/1/m);
+    expect((await ssh('apps')).stdout).toBe(apps.stdout);
+    const set = await ssh('config', 'set', app, "'MOTD=set over ssh'");
+    expect(set.all).toContain(`config of ${app}: set MOTD`);
+    expect(set.exitCode).toBe(0);
+    expect((await server('config', 'get', app, 'MOTD')).stdout).toBe('set over ssh');
+    const status = await server('status', app);
+    expect(status.stdout).toMatch(new RegExp(`^web\\s+${REGISTRY}/${app}-web:[0-9a-f]{40}@sha256:`, 'm'));
+    const refused = await server('destroy', 'deployer', '--confirm', 'deployer');
+    expect(refused.stderr).toBe('swarmlet: deployer is a core app of the platform: it cannot be destroyed');
+    expect(refused.exitCode).toBe(1);
+    expect(await served('installed and pushed\n')).toBe('installed and pushed\n');
   }, 600_000);
 
   it('redeploys the registry with a new Host rule from a push of the registry repository', async () => {
@@ -260,5 +289,6 @@ describe('install.sh', () => {
     ).Spec.Labels;
     expect(Object.keys(labels).filter((name) => name.startsWith('swarmlet.'))).toEqual([]);
     for (const volume of VOLUMES) expect((await engine().getVolume(volume).inspect()).Name).toBe(volume);
+    expect(existsSync(COMMAND)).toBe(false);
   }, 600_000);
 });

@@ -2,9 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
-import { execa, type ResultPromise } from 'execa';
-import { commitFiles, gitIn } from '../support/git.js';
-import { ensureStandInImage, freePort, removeStack, repoRoot, requireEngine, waitFor } from '../support/docker.js';
+import { execa } from 'execa';
+import { ensureStandInImage, freePort, removeStack, requireEngine, waitFor } from '../support/docker.js';
+import { commitFiles } from '../support/git.js';
+import { startLocalPlatform, type LocalPlatform } from '../support/platform.js';
 
 const COMPOSE = `version: "3.8"
 services:
@@ -31,17 +32,11 @@ describe('git push to the platform started by swarmlet up', () => {
   const work = mkdtempSync(join(tmpdir(), 'swarmlet-push-'));
   const app = `pushed-${process.pid}`;
   const repo = join(work, 'app');
-  const key = join(work, 'id_ed25519');
   let docker: Docker | undefined;
-  let platform: ResultPromise | undefined;
-  let sshPort = 0;
+  let platform: LocalPlatform;
   let port = 0;
-  let platformEnv: Record<string, string> = {};
 
-  const git = (...args: string[]) =>
-    gitIn(repo, args, {
-      GIT_SSH_COMMAND: `ssh -i ${key} -p ${sshPort} -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR`,
-    });
+  const git = (...args: string[]) => platform.git(repo, ...args);
 
   const commit = (files: Record<string, string>, message: string) => commitFiles(repo, files, message);
 
@@ -54,35 +49,14 @@ describe('git push to the platform started by swarmlet up', () => {
   beforeAll(async () => {
     docker = await requireEngine();
     await ensureStandInImage(docker, 'busybox');
-    const [registryPort, agentPort] = [await freePort(), await freePort()];
-    [sshPort, port] = [await freePort(), await freePort()];
-    await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'pusher', '-f', key]);
-    await execa('cp', [`${key}.pub`, join(work, 'authorized_keys')]);
-    platformEnv = {
-      SWARMLET_DATA_DIR: join(work, 'data'),
-      SWARMLET_REGISTRY_PORT: String(registryPort),
-      SWARMLET_AGENT_PORT: String(agentPort),
-      SWARMLET_SSH_PORT: String(sshPort),
-      SWARMLET_AUTHORIZED_KEYS: join(work, 'authorized_keys'),
-    };
-    platform = execa('node', [join(repoRoot, 'packages/cli/dist/main.js'), 'up'], {
-      env: platformEnv,
-      reject: false,
-      all: true,
-    });
-    await waitFor('the agent to answer', async () =>
-      (await fetch(`http://127.0.0.1:${agentPort}/health`).catch(() => undefined))?.ok ? true : undefined,
-    );
-    await waitFor('the receiver to accept git', async () =>
-      (await execa('ssh-keyscan', ['-p', String(sshPort), '127.0.0.1'], { reject: false })).stdout ? true : undefined,
-    );
+    platform = await startLocalPlatform(work);
+    port = await freePort();
     await execa('git', ['init', '--quiet', '-b', 'master', repo]);
-    await git('remote', 'add', 'swarmlet', `ssh://git@127.0.0.1:${sshPort}/${app}`);
+    await git('remote', 'add', 'swarmlet', platform.remote(app));
   }, 180_000);
 
   afterAll(async () => {
-    platform?.kill('SIGINT');
-    await platform;
+    await platform.stop();
     await removeStack(docker, app, `swarmlet.app=${app}`);
     rmSync(work, { recursive: true, force: true });
   }, 120_000);
@@ -122,12 +96,7 @@ describe('git push to the platform started by swarmlet up', () => {
   }, 300_000);
 
   it('swarmlet deploy runs a local repository at HEAD through the agent, with an exit code that tells', async () => {
-    const swarmlet = (...args: string[]) =>
-      execa('node', [join(repoRoot, 'packages/cli/dist/main.js'), ...args], {
-        env: platformEnv,
-        reject: false,
-        all: true,
-      });
+    const swarmlet = (...args: string[]) => platform.cli(args);
     const broken = await swarmlet('deploy', repo, '--app', app);
     expect(broken.exitCode).toBe(1);
     expect(broken.all).toMatch(/deploy failed: build: build of web failed/);
@@ -165,11 +134,8 @@ describe('git push to the platform started by swarmlet up', () => {
     const second = join(work, 'second-clone');
     await execa('git', ['clone', '--quiet', repo, second]);
     const five = await commitFiles(second, { 'index.html': 'pushed five\n' }, 'five');
-    const gitSecond = (...args: string[]) =>
-      gitIn(second, args, {
-        GIT_SSH_COMMAND: `ssh -i ${key} -p ${sshPort} -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR`,
-      });
-    await gitSecond('remote', 'add', 'swarmlet', `ssh://git@127.0.0.1:${sshPort}/${app}`);
+    const gitSecond = (...args: string[]) => platform.git(second, ...args);
+    await gitSecond('remote', 'add', 'swarmlet', platform.remote(app));
     const first = git('push', 'swarmlet', 'master');
     let firstOutput = '';
     first.all.on('data', (chunk: Buffer) => {

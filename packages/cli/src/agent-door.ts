@@ -11,8 +11,8 @@ export interface AgentLocation {
   url?: string;
   /** `SWARMLET_AGENT_TOKEN_FILE`, when set. */
   tokenFile?: string;
-  /** The run directory where `swarmlet platform` notes the agent's URL (inside the deployer task). */
-  runDir: string;
+  /** The run directory where `swarmlet platform` notes the agent's URL (inside the deployer task), when set. */
+  runDir?: string;
 }
 
 /**
@@ -26,10 +26,13 @@ export async function locateAgent(
   settings: UpSettings,
   location: AgentLocation,
 ): Promise<{ url: string; token: string }> {
-  const noted = await readFile(join(location.runDir, 'agent-url'), 'utf8').then(
-    (text) => text.trim(),
-    () => undefined,
-  );
+  const noted =
+    location.runDir === undefined
+      ? undefined
+      : await readFile(join(location.runDir, 'agent-url'), 'utf8').then(
+          (text) => text.trim(),
+          () => undefined,
+        );
   const url = location.url ?? noted ?? `http://127.0.0.1:${settings.agentPort}`;
   const tokenFile = location.tokenFile ?? join(settings.dataDir, 'agent-token');
   const token = await readFile(tokenFile, 'utf8').then(

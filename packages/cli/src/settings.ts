@@ -102,8 +102,8 @@ const locationSchema = z.object({
 
 /**
  * Reads where the platform commands find the agent (see `locateAgent`): `SWARMLET_AGENT_URL`,
- * `SWARMLET_AGENT_TOKEN_FILE` and `SWARMLET_RUN_DIR` (default `<tmp>/swarmlet`, as `swarmlet platform` uses),
- * resolving paths against `cwd`. Pure.
+ * `SWARMLET_AGENT_TOKEN_FILE` and `SWARMLET_RUN_DIR` (only when set, as in the deployer image, where
+ * `swarmlet platform` notes its agent's URL), resolving paths against `cwd`. Pure.
  * @throws ConfigError naming the variable that is invalid.
  */
 export function loadAgentLocation(env: Env, cwd: string): AgentLocation {
@@ -113,6 +113,6 @@ export function loadAgentLocation(env: Env, cwd: string): AgentLocation {
     ...(parsed.SWARMLET_AGENT_TOKEN_FILE !== undefined && {
       tokenFile: resolve(cwd, parsed.SWARMLET_AGENT_TOKEN_FILE),
     }),
-    runDir: resolve(cwd, parsed.SWARMLET_RUN_DIR ?? join(tmpdir(), 'swarmlet')),
+    ...(parsed.SWARMLET_RUN_DIR !== undefined && { runDir: resolve(cwd, parsed.SWARMLET_RUN_DIR) }),
   };
 }

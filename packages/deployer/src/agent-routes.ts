@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import { PassThrough } from 'node:stream';
 import type { Router, RouterContext } from '@koa/router';
 import { validateAppName } from './app-name.js';
@@ -187,7 +188,10 @@ function optionalString(value: unknown, name: string): string | undefined {
   return value;
 }
 
-async function readJson(request: NodeJS.ReadableStream): Promise<Record<string, unknown>> {
+async function readJson(request: IncomingMessage): Promise<Record<string, unknown>> {
+  if (Number(request.headers['content-length'] ?? 0) > MAX_REQUEST_BYTES) {
+    throw new OperationError(`the request is larger than ${MAX_REQUEST_BYTES / 1024} KiB`);
+  }
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request) {

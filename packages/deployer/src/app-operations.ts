@@ -92,14 +92,15 @@ export class AppOperations {
     private readonly settings: OperationSettings,
   ) {}
 
-  /** Every app: with a deploy on record, a stack on the swarm, or a repository. Sorted by name. */
+  /** Every app: with a deploy on record, a stack on the swarm, a repository or settings. Sorted by name. */
   async apps(): Promise<AppSummary[]> {
-    const [counts, recorded, repositories] = await Promise.all([
+    const [counts, recorded, repositories, configured] = await Promise.all([
       stackReplicaCounts(this.docker),
       this.deployer.history.apps(),
       this.repositoryApps(),
+      this.deployer.appSettings.apps(),
     ]);
-    const names = new Set([...recorded, ...repositories, ...[...counts.keys()].filter(isAppName)]);
+    const names = new Set([...recorded, ...repositories, ...configured, ...[...counts.keys()].filter(isAppName)]);
     return Promise.all(
       [...names].sort().map((app) => this.summary(app, counts.get(app) ?? { running: 0, desired: 0 })),
     );

@@ -1,7 +1,7 @@
-import { readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { replaceFile } from '@swarmlet/common';
-import { validateAppName } from './app-name.js';
+import { isAppName, validateAppName } from './app-name.js';
 
 /** What the platform keeps for an app besides its repository and history: set by the day-2 verbs, never in git. */
 export interface AppSettings {
@@ -83,6 +83,16 @@ export class AppSettingsStore {
         if (this.pending.get(app) === next) this.pending.delete(app);
       });
     return next;
+  }
+
+  /** The apps that have settings, sorted. */
+  async apps(): Promise<string[]> {
+    const names = await readdir(this.dir).catch(() => [] as string[]);
+    return names
+      .filter((name) => name.endsWith('.json'))
+      .map((name) => name.slice(0, -'.json'.length))
+      .filter(isAppName)
+      .sort();
   }
 
   /** Removes the app's settings; nothing happens when it has none. */

@@ -151,52 +151,54 @@ export async function runPipeline(
       onLine(`reusing the images already built for ${commit.slice(0, 12)}: ${reused.map((i) => i.service).join(', ')}`);
     }
     const targets = planned.filter((target) => target.images.some((image) => !(image.service in images)));
-    await step('build', async () => {
-      for (const target of targets) {
-        const [first, ...others] = target.images;
-        if (!first) continue;
-        const immutable = `${first.repository}:${first.commitTag}`;
-        const previous = `${first.repository}:${first.tag}`;
-        onLine(
-          `building ${target.images.map((image) => image.service).join(', ')} from ${target.context}/${target.dockerfile}`,
-        );
-        const context = await project.buildContext(tree, target.context, target.dockerfile);
-        onLine(`build context ${target.context}: ${context.entries.length} entries after .dockerignore`);
-        await buildImage(
-          docker,
-          {
-            context: context.tar,
-            dockerfile: context.dockerfile,
-            tag: immutable,
-            buildArgs: target.args,
-            labels: { ...target.labels, 'swarmlet.managed': 'true', 'swarmlet.app': request.app },
-            cacheFrom: [...((await hasImage(docker, previous)) ? [previous] : []), ...target.cacheFrom],
-            ...(target.target !== undefined && { target: target.target }),
-          },
-          first.service,
-          onLine,
-        );
-        for (const image of target.images) {
-          await tagImage(docker, immutable, `${image.repository}:${image.commitTag}`);
-          await tagImage(docker, immutable, `${image.repository}:${image.tag}`);
-          images[image.service] = `${image.repository}:${image.commitTag}`;
+    if (targets.length > 0) {
+      await step('build', async () => {
+        for (const target of targets) {
+          const [first, ...others] = target.images;
+          if (!first) continue;
+          const immutable = `${first.repository}:${first.commitTag}`;
+          const previous = `${first.repository}:${first.tag}`;
+          onLine(
+            `building ${target.images.map((image) => image.service).join(', ')} from ${target.context}/${target.dockerfile}`,
+          );
+          const context = await project.buildContext(tree, target.context, target.dockerfile);
+          onLine(`build context ${target.context}: ${context.entries.length} entries after .dockerignore`);
+          await buildImage(
+            docker,
+            {
+              context: context.tar,
+              dockerfile: context.dockerfile,
+              tag: immutable,
+              buildArgs: target.args,
+              labels: { ...target.labels, 'swarmlet.managed': 'true', 'swarmlet.app': request.app },
+              cacheFrom: [...((await hasImage(docker, previous)) ? [previous] : []), ...target.cacheFrom],
+              ...(target.target !== undefined && { target: target.target }),
+            },
+            first.service,
+            onLine,
+          );
+          for (const image of target.images) {
+            await tagImage(docker, immutable, `${image.repository}:${image.commitTag}`);
+            await tagImage(docker, immutable, `${image.repository}:${image.tag}`);
+            images[image.service] = `${image.repository}:${image.commitTag}`;
+          }
+          onLine(
+            `built ${immutable}${others.length ? ` (also for ${others.map((image) => image.service).join(', ')})` : ''}`,
+          );
         }
-        onLine(
-          `built ${immutable}${others.length ? ` (also for ${others.map((image) => image.service).join(', ')})` : ''}`,
-        );
-      }
-    });
-    await step('push', async () => {
-      for (const target of targets) {
-        for (const image of target.images) {
-          for (const tag of [image.commitTag, image.tag]) {
-            const reference = `${image.repository}:${tag}`;
-            const digest = await pushImage(docker, reference, settings.registryAuth, onLine);
-            if (tag === image.commitTag) report.images.push({ service: image.service, reference, digest });
+      });
+      await step('push', async () => {
+        for (const target of targets) {
+          for (const image of target.images) {
+            for (const tag of [image.commitTag, image.tag]) {
+              const reference = `${image.repository}:${tag}`;
+              const digest = await pushImage(docker, reference, settings.registryAuth, onLine);
+              if (tag === image.commitTag) report.images.push({ service: image.service, reference, digest });
+            }
           }
         }
-      }
-    });
+      });
+    }
     const resolve = (maskConfig: boolean) =>
       resolveCompose(compose, {
         app: request.app,

@@ -332,18 +332,17 @@ describe('the git receiver over SSH', () => {
     );
   });
 
-  it('refuses a shell, a pty, other commands and subsystems with one line and exit status 1', async () => {
-    const explanation = 'this server only speaks git: push, fetch and clone';
+  it('refuses a shell (1), a pty, unknown commands (2) and subsystems, each with one line', async () => {
     const plain = await shell([]);
     expect(plain.exitCode).toBe(1);
-    expect(plain.stderr).toContain(explanation);
+    expect(plain.stderr).toContain('no shell here: this server speaks git');
     const tty = await shell(['-tt']);
     expect(tty.exitCode).toBe(255);
     expect(tty.stderr).toContain('PTY allocation request failed');
     for (const command of ['ls', 'git-upload-pack', 'sh -c "id"', 'git-shell -c "git-upload-pack new-app"']) {
       const result = await ssh([command], 'bob');
-      expect({ command, code: result.exitCode }).toEqual({ command, code: 1 });
-      expect(result.stderr).toContain(explanation);
+      expect({ command, code: result.exitCode }).toEqual({ command, code: 2 });
+      expect(result.stderr).toMatch(/^swarmlet: unknown command ".*": `help` lists the commands$/m);
       expect(result.stderr.trim().split('\n')).toHaveLength(1);
     }
     const sftp = await ssh(['-s', 'sftp']);

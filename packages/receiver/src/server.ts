@@ -437,14 +437,14 @@ async function runVerbCommand(
 ): Promise<void> {
   if (Buffer.byteLength(text) > MAX_COMMAND_BYTES) {
     log.info({ bytes: Buffer.byteLength(text) }, 'refused a command that is too long');
-    await explain(channel, `the command is longer than ${MAX_COMMAND_BYTES / 1024} KiB`, 2);
+    await explain(channel, `swarmlet: the command is longer than ${MAX_COMMAND_BYTES / 1024} KiB`, 2);
     return;
   }
   let words: string[];
   try {
     words = splitShellWords(text);
   } catch (error) {
-    await explain(channel, `cannot read the command: ${(error as Error).message}`, 2);
+    await explain(channel, `swarmlet: cannot read the command: ${(error as Error).message}`, 2);
     return;
   }
   const stop = new AbortController();

@@ -107,7 +107,7 @@ describe('appUrls', () => {
 
 describe('resolveCompose with config and scale', () => {
   const images = { web: 'r/shop-web:c1', worker: 'r/shop-web:c1', api: 'r/api:c1' };
-  const config = { SECRET_TOKEN: 'tok$en "x"\nline', MODE: 'from-config', A: 'z' };
+  const config = { SECRET_TOKEN: 'sekr$et "x"\nzz9', MODE: 'from-config', A: 'z' };
   const services = (text: string) => (yaml.load(text) as ComposeFile).services;
 
   it('adds the config to built services only, keeps what a service sets itself, and applies scale', () => {
@@ -115,12 +115,12 @@ describe('resolveCompose with config and scale', () => {
     base.services.worker = { ...base.services.worker, environment: ['MODE=own', 'PASSED'] };
     const resolved = services(resolveCompose(base, { app: 'shop', images, config, scale: { web: 3 } }));
     expect(resolved.web?.environment).toEqual({
-      SECRET_TOKEN: 'tok$$en "x"\nline',
+      SECRET_TOKEN: 'sekr$$et "x"\nzz9',
       MODE: 'from-config',
       A: 'z',
     });
     expect(resolved.worker?.environment).toEqual({
-      SECRET_TOKEN: 'tok$$en "x"\nline',
+      SECRET_TOKEN: 'sekr$$et "x"\nzz9',
       A: 'z',
       MODE: 'own',
       PASSED: null,
@@ -134,7 +134,7 @@ describe('resolveCompose with config and scale', () => {
     const base = compose();
     base.services.db = { ...base.services.db, command: ['serve', `--token=${config.SECRET_TOKEN}`] };
     const text = resolveCompose(base, { app: 'shop', images, config, maskConfig: true });
-    expect(text).not.toContain('tok');
+    expect(text).not.toContain('sekr');
     expect(text).not.toContain('from-config');
     expect(services(text).web?.environment).toEqual({ SECRET_TOKEN: '********', MODE: '********', A: '********' });
     expect(services(text).db?.command).toEqual(['serve', '--token=********']);

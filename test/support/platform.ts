@@ -1,0 +1,99 @@
+import { join } from 'node:path';
+import { execa, type Options, type ResultPromise } from 'execa';
+import { freePort, repoRoot, waitFor } from './docker.js';
+import { gitIn } from './git.js';
+
+/** The platform as `npm start` runs it (`swarmlet up`), started by a test, with a key that may push. */
+export interface LocalPlatform {
+  /** The environment `swarmlet up` runs with; the CLI run with it reaches the same platform. */
+  env: Record<string, string>;
+  sshPort: number;
+  agentPort: number;
+  registryPort: number;
+  /** The private key authorized on the platform. */
+  key: string;
+  /** The `swarmlet up` process. */
+  process: ResultPromise;
+  /** `ssh -p PORT git@127.0.0.1 ARGS…` with the key, as a user types it; never rejects. */
+  ssh(args: string[], options?: Options): ResultPromise<{ reject: false; all: true }>;
+  /** git in `cwd` with the key as its SSH identity; never rejects. */
+  git(cwd: string, ...args: string[]): ReturnType<typeof gitIn>;
+  /** `node packages/cli/dist/main.js ARGS…` with the platform's environment; never rejects. */
+  cli(args: string[], options?: Options): ResultPromise<{ reject: false; all: true }>;
+  /** The git remote URL of an app. */
+  remote(app: string): string;
+  /** Stops `swarmlet up` (SIGINT) and waits for it. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `swarmlet up` on free ports with its data under `work/data`, and a new ed25519 key (`work/id_ed25519`,
+ * comment `pusher`) as its only authorized key; resolves once the agent answers and the receiver takes SSH.
+ */
+export async function startLocalPlatform(work: string): Promise<LocalPlatform> {
+  const [registryPort, agentPort, sshPort] = [await freePort(), await freePort(), await freePort()];
+  const key = join(work, 'id_ed25519');
+  await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'pusher', '-f', key]);
+  await execa('cp', [`${key}.pub`, join(work, 'authorized_keys')]);
+  const env = {
+    SWARMLET_DATA_DIR: join(work, 'data'),
+    SWARMLET_REGISTRY_PORT: String(registryPort),
+    SWARMLET_AGENT_PORT: String(agentPort),
+    SWARMLET_SSH_PORT: String(sshPort),
+    SWARMLET_AUTHORIZED_KEYS: join(work, 'authorized_keys'),
+  };
+  const platform = execa('node', [join(repoRoot, 'packages/cli/dist/main.js'), 'up'], {
+    env,
+    reject: false,
+    all: true,
+  });
+  await waitFor('the agent to answer', async () =>
+    (await fetch(`http://127.0.0.1:${agentPort}/health`).catch(() => undefined))?.ok ? true : undefined,
+  );
+  await waitFor('the receiver to accept SSH', async () =>
+    (await execa('ssh-keyscan', ['-p', String(sshPort), '127.0.0.1'], { reject: false })).stdout ? true : undefined,
+  );
+  const sshOptions = [
+    '-i',
+    key,
+    '-p',
+    String(sshPort),
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    'StrictHostKeyChecking=no',
+    '-o',
+    'UserKnownHostsFile=/dev/null',
+    '-o',
+    'LogLevel=ERROR',
+  ];
+  return {
+    env,
+    sshPort,
+    agentPort,
+    registryPort,
+    key,
+    process: platform,
+    ssh: (args, options = {}) =>
+      execa('ssh', [...sshOptions, 'git@127.0.0.1', ...args], {
+        ...(options.input === undefined && { stdin: 'ignore' }),
+        ...options,
+        reject: false,
+        all: true,
+      }),
+    git: (cwd, ...args) => gitIn(cwd, args, { GIT_SSH_COMMAND: `ssh ${sshOptions.join(' ')}` }),
+    cli: (args, options = {}) =>
+      execa('node', [join(repoRoot, 'packages/cli/dist/main.js'), ...args], {
+        env,
+        stdin: 'ignore',
+        ...options,
+        reject: false,
+        all: true,
+      }),
+    remote: (app) => `ssh://git@127.0.0.1:${sshPort}/${app}`,
+    stop: async () => {
+      platform.kill('SIGINT');
+      await platform;
+    },
+  };
+}
