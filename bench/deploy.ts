@@ -28,6 +28,7 @@ async function main(): Promise<void> {
   const deployer = new Deployer(docker, {
     workDir: join(work, 'work'),
     historyDir: join(work, 'deploys'),
+    appSettingsDir: join(work, 'apps'),
     registry: registry.host,
     dockerConfig: join(work, 'docker-config'),
     rootDomain: 'localhost',

@@ -6,7 +6,14 @@ import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { execa } from 'execa';
 import { closeServer } from '@swarmlet/common';
-import { createAgentApp, Deployer, readDeployEvents, writeDockerConfig, type DeployResult } from '@swarmlet/deployer';
+import {
+  AppOperations,
+  createAgentApp,
+  Deployer,
+  readDeployEvents,
+  writeDockerConfig,
+  type DeployResult,
+} from '@swarmlet/deployer';
 import { commitFiles } from '../support/git.js';
 import { ensureStandInImage, freePort, removeStack, requireEngine, waitFor } from '../support/docker.js';
 import { startSwarmletRegistry, writeHtpasswd, type TestRegistry } from '../support/registries.js';
@@ -84,6 +91,7 @@ describe('deploying an app through the agent', () => {
     const deployer = new Deployer(docker, {
       workDir: join(work, 'data', 'work'),
       historyDir: join(work, 'data', 'deploys'),
+      appSettingsDir: join(work, 'data', 'apps'),
       registry: registry.host,
       registryAuth: auth,
       dockerConfig: await writeDockerConfig(join(work, 'data', 'docker-config'), auth),
@@ -97,7 +105,14 @@ describe('deploying an app through the agent', () => {
       entrypointTimeoutMs: 30_000,
       concurrency: 2,
     });
-    agent = createServer(createAgentApp(docker, deployer, token).callback());
+    const operations = new AppOperations(docker, deployer, {
+      registry: registry.host,
+      registryAuth: auth,
+      workDir: join(work, 'data', 'work'),
+      path: '/usr/local/bin:/usr/bin:/bin',
+      convergeTimeoutMs: 120_000,
+    });
+    agent = createServer(createAgentApp(docker, { deployer, operations }, token).callback());
     await new Promise<void>((resolve) => agent?.listen(0, '127.0.0.1', resolve));
     agentUrl = `http://127.0.0.1:${(agent.address() as AddressInfo).port}`;
     await execa('git', ['init', '--quiet', '-b', 'master', repo]);

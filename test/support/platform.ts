@@ -1,7 +1,26 @@
 import { join } from 'node:path';
-import { execa, type Options, type ResultPromise } from 'execa';
+import { execa, type ResultPromise } from 'execa';
 import { freePort, repoRoot, waitFor } from './docker.js';
 import { gitIn } from './git.js';
+
+/** What a command run by a test may be given. */
+export interface CommandOptions {
+  /** Standard input; none (end of file at once) by default. */
+  input?: string;
+  /** Whether to drop the output's last newline, as execa does by default. */
+  stripFinalNewline?: boolean;
+}
+
+/** Runs `file` with `args` and `env` added to this environment; never rejects, output also in `all`. */
+function run(file: string, args: string[], options: CommandOptions, env: Record<string, string> = {}) {
+  return execa(file, args, {
+    input: options.input ?? '',
+    stripFinalNewline: options.stripFinalNewline ?? true,
+    env,
+    reject: false,
+    all: true,
+  });
+}
 
 /** The platform as `npm start` runs it (`swarmlet up`), started by a test, with a key that may push. */
 export interface LocalPlatform {
@@ -15,11 +34,11 @@ export interface LocalPlatform {
   /** The `swarmlet up` process. */
   process: ResultPromise;
   /** `ssh -p PORT git@127.0.0.1 ARGS…` with the key, as a user types it; never rejects. */
-  ssh(args: string[], options?: Options): ResultPromise<{ reject: false; all: true }>;
+  ssh(args: string[], options?: CommandOptions): ReturnType<typeof run>;
   /** git in `cwd` with the key as its SSH identity; never rejects. */
   git(cwd: string, ...args: string[]): ReturnType<typeof gitIn>;
   /** `node packages/cli/dist/main.js ARGS…` with the platform's environment; never rejects. */
-  cli(args: string[], options?: Options): ResultPromise<{ reject: false; all: true }>;
+  cli(args: string[], options?: CommandOptions): ReturnType<typeof run>;
   /** The git remote URL of an app. */
   remote(app: string): string;
   /** Stops `swarmlet up` (SIGINT) and waits for it. */
@@ -74,22 +93,9 @@ export async function startLocalPlatform(work: string): Promise<LocalPlatform> {
     registryPort,
     key,
     process: platform,
-    ssh: (args, options = {}) =>
-      execa('ssh', [...sshOptions, 'git@127.0.0.1', ...args], {
-        ...(options.input === undefined && { stdin: 'ignore' }),
-        ...options,
-        reject: false,
-        all: true,
-      }),
+    ssh: (args, options = {}) => run('ssh', [...sshOptions, 'git@127.0.0.1', ...args], options),
     git: (cwd, ...args) => gitIn(cwd, args, { GIT_SSH_COMMAND: `ssh ${sshOptions.join(' ')}` }),
-    cli: (args, options = {}) =>
-      execa('node', [join(repoRoot, 'packages/cli/dist/main.js'), ...args], {
-        env,
-        stdin: 'ignore',
-        ...options,
-        reject: false,
-        all: true,
-      }),
+    cli: (args, options = {}) => run('node', [join(repoRoot, 'packages/cli/dist/main.js'), ...args], options, env),
     remote: (app) => `ssh://git@127.0.0.1:${sshPort}/${app}`,
     stop: async () => {
       platform.kill('SIGINT');
