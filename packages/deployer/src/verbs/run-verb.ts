@@ -334,7 +334,7 @@ async function streamed(
   }
   throw new ValueError(
     result.status === 'superseded'
-      ? "a newer deploy of the app took this one's place: what was saved applies with it"
+      ? "a newer deploy of the app took this one's place before it ran (a saved config or scale applies with it)"
       : `failed: ${result.error ?? 'no reason given'}`,
   );
 }
