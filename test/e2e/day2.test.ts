@@ -8,7 +8,8 @@ import { commitFiles } from '../support/git.js';
 import { startLocalPlatform, type LocalPlatform } from '../support/platform.js';
 
 /** Two services: `web` serves its build's index.html and, at /greeting.txt, the config value GREETING it started
- * with; `worker` writes a line every second and keeps a named volume. */
+ * with; `worker` writes a line every second, keeps a named volume, and reads an env_file and a file secret given by
+ * paths relative to the project. */
 const COMPOSE = `services:
   web:
     build: .
@@ -26,10 +27,16 @@ const COMPOSE = `services:
   worker:
     build: .
     command: ["sh", "-c", "while true; do echo tick; sleep 1; done"]
+    env_file: ./worker.env
+    secrets:
+      - token
     volumes:
       - data:/data
 volumes:
   data: {}
+secrets:
+  token:
+    file: ./token.txt
 `;
 
 interface ServiceSpec {
@@ -79,6 +86,8 @@ describe('operating an app over SSH and with the CLI', () => {
         'index.html': 'version one\n',
         'docker-compose.yml': COMPOSE,
         '.env': `PORT=${port}\nGREETING=from dotenv\n`,
+        'worker.env': 'FROM_ENV_FILE=read from worker.env\n',
+        'token.txt': 'the secret file\n',
       },
       'one',
     );
@@ -126,6 +135,20 @@ describe('operating an app over SSH and with the CLI', () => {
     const statusJson = JSON.parse((await ssh('status', app, '--json')).stdout) as { services: { service: string }[] };
     expect(statusJson.services.map((service) => service.service)).toEqual(['web', 'worker']);
   }, 120_000);
+
+  it('resolves env_file and file: secrets against the project, as docker stack deploy -c in the checkout would', async () => {
+    const [container] = await docker.listContainers({
+      filters: { label: [`com.docker.swarm.service.name=${app}_worker`] },
+    });
+    const inside = await execa('docker', [
+      'exec',
+      container?.Id ?? '',
+      'sh',
+      '-c',
+      'printenv FROM_ENV_FILE && cat /run/secrets/token',
+    ]);
+    expect(inside.stdout).toBe('read from worker.env\nthe secret file');
+  }, 60_000);
 
   it('config set redeploys without a rebuild and the value reaches no log, record or API answer', async () => {
     const before = await image('web');
@@ -193,6 +216,8 @@ describe('operating an app over SSH and with the CLI', () => {
     await commitFiles(repo, { 'index.html': 'version two\n' }, 'two');
     const pushed = await push();
     expect(pushed.exitCode).toBe(0);
+    expect(pushed.all).toContain('Updating service');
+    expect(pushed.all).not.toContain('--detach=false');
     await serving('/', 'version two\n');
     expect(((await docker.getService(`${app}_worker`).inspect()) as ServiceSpec).Spec.Mode.Replicated?.Replicas).toBe(
       2,

@@ -1,5 +1,5 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type Docker from 'dockerode';
 import type { AppSettings } from './app-settings.js';
 import type { BuildContext } from './build-context.js';
@@ -86,7 +86,9 @@ export interface PipelineReport extends DeployResult {
  * `docker stack deploy`, convergence, with the app's settings (config in the environment and in the built services,
  * scale overrides). Services with an image in `request.reuseImages` skip build and push. The compose file given to
  * `docker stack deploy` holds config values, so it is written mode 0600 and removed once deployed; the report
- * keeps a masked copy. Every step reports its lines to `onLine`. A failing step ends the deploy
+ * keeps a masked copy. It is written beside the project's compose file in the checkout, so relative paths
+ * (`env_file:`, `file:` secrets and configs, bind mounts) resolve against the project as `docker stack deploy -c`
+ * run in the checkout would. Every step reports its lines to `onLine`. A failing step ends the deploy
  * with an error naming the step; when the new version does not converge, swarm has rolled the updated services
  * back and the previous version keeps serving. Never throws: failures are in the report.
  */
@@ -138,8 +140,8 @@ export async function runPipeline(
       for (const line of describeSources(assembled.sources)) onLine(line);
       return assembled;
     });
-    const { file, compose } = await step('compose', () => project.loadCompose(tree, env));
-    onLine(`read ${file}: ${Object.keys(compose.services).join(', ')}`);
+    const { file: composeFile, compose } = await step('compose', () => project.loadCompose(tree, env));
+    onLine(`read ${composeFile}: ${Object.keys(compose.services).join(', ')}`);
     const planned = planBuilds(compose, request.app, env.SWARMLET_REGISTRY ?? settings.registry, commit);
     const images: Record<string, string> = {};
     const reused = reusableImages(planned, request.reuseImages ?? []);
@@ -210,9 +212,7 @@ export async function runPipeline(
     report.resolvedCompose = resolve(true);
     const since = new Date(Date.now() - 1000);
     await step('deploy', async () => {
-      const dir = join(settings.workDir, request.app);
-      const file = join(dir, `${commit}.compose.yml`);
-      await mkdir(dir, { recursive: true, mode: 0o700 });
+      const file = join(tree, dirname(composeFile), `.swarmlet-${commit}.compose.yml`);
       await writeFile(file, resolve(false), { mode: 0o600 });
       try {
         await deployStack(

@@ -1,5 +1,8 @@
 import { execa } from 'execa';
 
+/** What marks the CLI's advice about `--detach`, which is not for the pusher. */
+const CLI_ADVICE = '--detach=false';
+
 /** How to run `docker stack deploy`. */
 export interface StackDeployRequest {
   /** The stack's name (the app's name). */
@@ -19,7 +22,7 @@ export interface StackDeployRequest {
 
 /**
  * Runs `docker stack deploy --with-registry-auth --prune --resolve-image always -c <file> <name>` with an
- * argument array, handing each output line to `onLine`.
+ * argument array, handing each output line to `onLine` (but the CLI's advice about `--detach`).
  * @throws Error with the CLI's last output lines when it exits non-zero.
  */
 export async function deployStack(request: StackDeployRequest, onLine: (line: string) => void): Promise<void> {
@@ -48,7 +51,7 @@ export async function deployStack(request: StackDeployRequest, onLine: (line: st
     const lines = pending.split('\n');
     pending = lines.pop() ?? '';
     for (const line of lines) {
-      if (line.trim() === '') continue;
+      if (line.trim() === '' || line.includes(CLI_ADVICE)) continue;
       tail.push(line);
       if (tail.length > 20) tail.shift();
       onLine(line);
