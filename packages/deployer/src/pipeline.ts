@@ -5,10 +5,19 @@ import type { BuildContext } from './build-context.js';
 import { checkoutCommit } from './checkout.js';
 import type { Variables } from './compose/interpolate.js';
 import type { LoadedCompose } from './compose/load.js';
-import { appUrls, planBuilds, resolveCompose } from './compose/resolve.js';
+import { appUrls, buildSecretsFor, planBuilds, resolveCompose } from './compose/resolve.js';
 import type { DeployResult } from './deploy-stream.js';
+import { pruneBuildCache } from './docker/build-cache.js';
 import { waitForStack } from './docker/converge.js';
-import { buildImage, hasImage, pushImage, tagImage, type RegistryAuth } from './docker/images.js';
+import {
+  buildImage,
+  chooseBuilder,
+  hasImage,
+  pushImage,
+  tagImage,
+  type BuilderSetting,
+  type RegistryAuth,
+} from './docker/images.js';
 import { deployStack } from './docker/stack.js';
 import type { DeployEnvironment, PlatformVariables, VariableSource } from './environment/assemble.js';
 
@@ -21,6 +30,12 @@ export interface DeployRequest {
   branch: string;
   /** Object directories that also hold the commit (a pre-receive hook's quarantine). */
   objectDirectories?: string[];
+  /**
+   * The app's build secrets, id → value (its config values): `RUN --mount=type=secret,id=…` reads them, and
+   * compose `build.secrets` maps more ids onto them. They reach the engine over its socket only, and are
+   * replaced by `****` in the deploy log.
+   */
+  buildSecrets?: Record<string, string>;
 }
 
 /** The platform's side of a deploy: where things go and what the deployed project is told. */
@@ -41,7 +56,14 @@ export interface PipelineSettings {
   /** `PATH` for the programs a deploy runs (bash, docker). */
   path: string;
   convergeTimeoutMs: number;
+  /** `auto` (the default) builds with BuildKit when the engine offers it; `classic` forces the classic builder. */
+  builder?: BuilderSetting;
+  /** The BuildKit cache is pruned down to this many bytes after the builds (default 10 GiB; 0: never). */
+  buildCacheLimitBytes?: number;
 }
+
+/** The build cache limit when the settings give none: 10 GiB. */
+export const DEFAULT_BUILD_CACHE_LIMIT = 10 * 2 ** 30;
 
 /** The project-reading steps of a deploy, supplied by the modules that own them. */
 export interface ProjectSteps {
@@ -121,6 +143,9 @@ export async function runPipeline(
     const targets = planBuilds(compose, request.app, env.SWARMLET_REGISTRY ?? settings.registry, commit);
     const images: Record<string, string> = {};
     await step('build', async () => {
+      if (targets.length === 0) return;
+      const { builder, reason } = await chooseBuilder(docker, settings.builder ?? 'auto');
+      onLine(`builder: ${builder === 'buildkit' ? 'BuildKit' : 'classic'}, ${reason}`);
       for (const target of targets) {
         const [first, ...others] = target.images;
         if (!first) continue;
@@ -129,8 +154,13 @@ export async function runPipeline(
         onLine(
           `building ${target.images.map((image) => image.service).join(', ')} from ${target.context}/${target.dockerfile}`,
         );
+        const secrets = buildSecretsFor(target, request.buildSecrets ?? {});
         const context = await project.buildContext(tree, target.context, target.dockerfile);
         onLine(`build context ${target.context}: ${context.entries.length} entries after .dockerignore`);
+        const cacheFrom =
+          builder === 'buildkit' || (await hasImage(docker, previous))
+            ? [previous, ...target.cacheFrom]
+            : target.cacheFrom;
         await buildImage(
           docker,
           {
@@ -139,7 +169,10 @@ export async function runPipeline(
             tag: immutable,
             buildArgs: target.args,
             labels: { ...target.labels, 'swarmlet.managed': 'true', 'swarmlet.app': request.app },
-            cacheFrom: [...((await hasImage(docker, previous)) ? [previous] : []), ...target.cacheFrom],
+            cacheFrom,
+            builder,
+            secrets,
+            ...(settings.registryAuth && { registryAuth: settings.registryAuth }),
             ...(target.target !== undefined && { target: target.target }),
           },
           first.service,
@@ -152,6 +185,13 @@ export async function runPipeline(
         }
         onLine(
           `built ${immutable}${others.length ? ` (also for ${others.map((image) => image.service).join(', ')})` : ''}`,
+        );
+      }
+      if (builder === 'buildkit') {
+        await pruneBuildCache(docker, settings.buildCacheLimitBytes ?? DEFAULT_BUILD_CACHE_LIMIT, onLine).catch(
+          (error: unknown) => {
+            onLine(`build cache: could not be measured or pruned: ${(error as Error).message}`);
+          },
         );
       }
     });

@@ -19,6 +19,12 @@ export interface BuildDefinition {
   target?: string;
   labels?: Record<string, string> | string[];
   cache_from?: string[];
+  /**
+   * Build secrets beyond the app's config values by their own names: `NAME` (id `NAME`) or
+   * `{source: NAME, target: ID}`; `NAME` is the app config value, or the one that a top-level
+   * `secrets.NAME.environment` names.
+   */
+  secrets?: (string | { source: string; target?: string })[];
 }
 
 /** The image a service runs: a name that moves with every deploy, and this deploy's immutable tag. */
@@ -41,6 +47,8 @@ export interface BuildTarget {
   target?: string;
   labels: Record<string, string>;
   cacheFrom: string[];
+  /** Secret ids the build gets from `build.secrets`: id → the app config value's name. */
+  secrets: Record<string, string>;
 }
 
 /**
@@ -60,6 +68,7 @@ export function planBuilds(compose: ComposeFile, app: string, registry: string, 
       args: toMap(build.args),
       labels: toMap(build.labels),
       cacheFrom: build.cache_from ?? [],
+      secrets: buildSecretNames(compose, build.secrets),
       ...(build.target !== undefined && { target: build.target }),
     };
     const key = JSON.stringify(definition);
@@ -68,6 +77,35 @@ export function planBuilds(compose: ComposeFile, app: string, registry: string, 
     else targets.set(key, { images: [image], ...definition });
   }
   return [...targets.values()];
+}
+
+/**
+ * The secrets one build gets, id → value: every app config value under its own name, then the ids that the
+ * build definition's `build.secrets` maps to config values. Pure.
+ * @throws Error naming the id and the value when `build.secrets` names a config value the app does not have.
+ */
+export function buildSecretsFor(target: BuildTarget, values: Record<string, string>): Record<string, string> {
+  const secrets = { ...values };
+  for (const [id, name] of Object.entries(target.secrets)) {
+    const value = Object.hasOwn(values, name) ? values[name] : undefined;
+    if (value === undefined) {
+      throw new Error(`build.secrets gives the build secret ${id} from ${name}, which is not an app config value`);
+    }
+    secrets[id] = value;
+  }
+  return secrets;
+}
+
+function buildSecretNames(compose: ComposeFile, entries: BuildDefinition['secrets']): Record<string, string> {
+  const topLevel = asObject(compose.secrets);
+  const names: Record<string, string> = {};
+  for (const entry of entries ?? []) {
+    const source = typeof entry === 'string' ? entry : entry.source;
+    const id = typeof entry === 'string' ? entry : (entry.target ?? entry.source);
+    const environment = asObject(topLevel[source]).environment;
+    names[id] = typeof environment === 'string' ? environment : source;
+  }
+  return names;
 }
 
 /** What the deployer adds to every deployed service. */
