@@ -150,7 +150,7 @@ describe('deploying an app through the agent', () => {
     expect(lines).toEqual(
       expect.arrayContaining(['computing the build label', `deployed to https://${app}.example.test`]),
     );
-    expect(lines).toContainEqual(expect.stringMatching(/^Step 1\/\d+ : FROM busybox/));
+    expect(lines).toContainEqual(expect.stringMatching(/^#\d+ \[1\/\d+\] FROM docker\.io\/library\/busybox/));
     expect(lines).toContainEqual(
       expect.stringMatching(new RegExp(`^image web: .*/${app}-web:${sha}@sha256:[0-9a-f]{64}$`)),
     );
@@ -205,7 +205,7 @@ describe('deploying an app through the agent', () => {
     const broken = await commit({ Dockerfile: 'FROM busybox\nRUN echo "cannot build" && exit 3\n' }, 'broken build');
     const build = await deploy(broken);
     expect(build).toMatchObject({ ok: false, status: 'failed' });
-    expect(build.error).toMatch(/^build: build of web failed: .*non-zero code: 3/);
+    expect(build.error).toMatch(/^build: build of web failed: .*exit code: 3/);
     expect(await served()).toBe('version one\n');
 
     const crashing = await commit(

@@ -73,7 +73,7 @@ describe('git push to the platform started by swarmlet up', () => {
     );
     const push = await git('push', 'swarmlet', 'master');
     expect(push.all).toContain('remote: -----> build');
-    expect(push.all).toMatch(/remote: Step 1\/\d+ : FROM busybox/);
+    expect(push.all).toMatch(/remote: #\d+ \[1\/\d+\] FROM docker\.io\/library\/busybox/);
     expect(push.all).toContain(`https://${app}.localhost`);
     expect(push.exitCode).toBe(0);
     expect(await served()).toBe('pushed one\n');
@@ -90,7 +90,7 @@ describe('git push to the platform started by swarmlet up', () => {
     const push = await git('push', 'swarmlet', 'master');
     expect(push.exitCode).not.toBe(0);
     expect(push.all).toContain('pre-receive hook declined');
-    expect(push.all).toMatch(/build of web failed: .*non-zero code: 7/);
+    expect(push.all).toMatch(/build of web failed: .*exit code: 7/);
     expect((await git('ls-remote', 'swarmlet', 'refs/heads/master')).stdout.split('\t')[0]).toBe(before);
     expect(await served()).toBe('pushed one\n');
   }, 300_000);

@@ -54,4 +54,16 @@ describe('loadAgentConfig', () => {
     expect(() => loadAgentConfig({ SWARMLET_PUBLISH_MODE: 'vip' })).toThrow(/SWARMLET_PUBLISH_MODE/);
     expect(() => loadAgentConfig({ SWARMLET_VERSION: '../x' })).toThrow(/SWARMLET_VERSION/);
   });
+
+  it('reads the builder and the build cache limit, 10 GiB by default', () => {
+    expect(loadAgentConfig({})).toMatchObject({ builder: 'auto', buildCacheLimitBytes: 10 * 2 ** 30 });
+    expect(loadAgentConfig({ SWARMLET_BUILDER: 'classic', SWARMLET_BUILD_CACHE_LIMIT: '512 MiB' })).toMatchObject({
+      builder: 'classic',
+      buildCacheLimitBytes: 512 * 2 ** 20,
+    });
+    expect(loadAgentConfig({ SWARMLET_BUILD_CACHE_LIMIT: '1.5GiB' }).buildCacheLimitBytes).toBe(1.5 * 2 ** 30);
+    expect(loadAgentConfig({ SWARMLET_BUILD_CACHE_LIMIT: '0' }).buildCacheLimitBytes).toBe(0);
+    expect(() => loadAgentConfig({ SWARMLET_BUILD_CACHE_LIMIT: 'lots' })).toThrow(/SWARMLET_BUILD_CACHE_LIMIT/);
+    expect(() => loadAgentConfig({ SWARMLET_BUILDER: 'kaniko' })).toThrow(/SWARMLET_BUILDER/);
+  });
 });

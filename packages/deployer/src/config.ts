@@ -4,6 +4,17 @@ import { z } from 'zod';
 
 const seconds = z.coerce.number().int().positive();
 
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40 };
+
+/** A size such as `10GiB`, `512 MiB` or `1048576` (bytes), in bytes. */
+const size = z
+  .string()
+  .regex(/^\s*\d+(\.\d+)?\s*(b|kib|mib|gib|tib)?\s*$/i, 'expected a size such as 10GiB, 512MiB or a number of bytes')
+  .transform((text) => {
+    const [, number = '0', unit = ''] = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text) ?? [];
+    return Math.floor(Number(number) * (SIZE_UNITS[unit.toLowerCase()] ?? 1));
+  });
+
 const schema = z.object({
   SWARMLET_AGENT_ADDR: listenAddressSchema.prefault('127.0.0.1:8787'),
   SWARMLET_AGENT_TOKEN_FILE: z.string().min(1).optional(),
@@ -30,6 +41,8 @@ const schema = z.object({
   SWARMLET_CONVERGE_TIMEOUT_SECONDS: seconds.default(300),
   SWARMLET_ENTRYPOINT_TIMEOUT_SECONDS: seconds.default(120),
   SWARMLET_DEPLOY_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  SWARMLET_BUILDER: z.enum(['auto', 'buildkit', 'classic']).default('auto'),
+  SWARMLET_BUILD_CACHE_LIMIT: size.prefault('10GiB'),
 });
 
 /** The deployer agent's settings. */
@@ -60,6 +73,10 @@ export interface AgentConfig {
   convergeTimeoutMs: number;
   entrypointTimeoutMs: number;
   concurrency: number;
+  /** `SWARMLET_BUILDER`: `auto` (BuildKit when the engine offers it), `buildkit` or `classic`. */
+  builder: 'auto' | 'buildkit' | 'classic';
+  /** `SWARMLET_BUILD_CACHE_LIMIT`: the BuildKit cache is pruned down to it after a build; 0 never prunes. */
+  buildCacheLimitBytes: number;
 }
 
 /**
@@ -69,7 +86,8 @@ export interface AgentConfig {
  * `SWARMLET_REGISTRY_USERNAME` and `SWARMLET_REGISTRY_PASSWORD_FILE`, `ROOT_DOMAIN`, `SWARMLET_USERNAME`, `SWARMLET_EMAIL`,
  * `TRAEFIK_NETWORK`, `SWARMLET_VERSION` (`latest`), `SWARMLET_PUBLISH_MODE` (`ingress`), `PATH`,
  * `SWARMLET_CONVERGE_TIMEOUT_SECONDS` (300), `SWARMLET_ENTRYPOINT_TIMEOUT_SECONDS` (120),
- * `SWARMLET_DEPLOY_CONCURRENCY` (2). Pure.
+ * `SWARMLET_DEPLOY_CONCURRENCY` (2), `SWARMLET_BUILDER` (`auto`), `SWARMLET_BUILD_CACHE_LIMIT` (`10GiB`; KiB, MiB,
+ * GiB, TiB or bytes). Pure.
  * @throws ConfigError naming the variable that is invalid.
  */
 export function loadAgentConfig(env: Env, cwd = '/'): AgentConfig {
@@ -94,5 +112,7 @@ export function loadAgentConfig(env: Env, cwd = '/'): AgentConfig {
     convergeTimeoutMs: parsed.SWARMLET_CONVERGE_TIMEOUT_SECONDS * 1000,
     entrypointTimeoutMs: parsed.SWARMLET_ENTRYPOINT_TIMEOUT_SECONDS * 1000,
     concurrency: parsed.SWARMLET_DEPLOY_CONCURRENCY,
+    builder: parsed.SWARMLET_BUILDER,
+    buildCacheLimitBytes: parsed.SWARMLET_BUILD_CACHE_LIMIT,
   };
 }

@@ -3,11 +3,31 @@ export { loadAgentConfig, type AgentConfig } from './config.js';
 export { connectEngine, describeEngine, ensureSwarm, type EngineStatus } from './docker/engine.js';
 export { DockerStreamError, followProgress, type ProgressMessage } from './docker/progress.js';
 export { waitForStack, type ConvergeOptions, type ConvergeResult, type ServiceProgress } from './docker/converge.js';
-export { buildImage, hasImage, pushImage, tagImage, type BuildRequest, type RegistryAuth } from './docker/images.js';
+export {
+  buildImage,
+  chooseBuilder,
+  hasImage,
+  MissingBuildSecretError,
+  pushImage,
+  tagImage,
+  type BuildRequest,
+  type Builder,
+  type BuilderSetting,
+  type RegistryAuth,
+} from './docker/images.js';
+export {
+  buildCacheUsage,
+  formatSize,
+  pruneBuildCache,
+  type BuildCachePruneReport,
+  type BuildCacheUsage,
+} from './docker/build-cache.js';
+export { decodeBuildTrace, PlainProgress, type BuildTrace } from './docker/buildkit-trace.js';
 export { deployStack, type StackDeployRequest } from './docker/stack.js';
 export { splitReference } from './image-reference.js';
 export {
   appUrls,
+  buildSecretsFor,
   planBuilds,
   resolveCompose,
   type BuildTarget,
@@ -17,7 +37,7 @@ export {
 export { validateAppName } from './app-name.js';
 export { Deployer, type DeployerSettings } from './deployer.js';
 export { openDeployEvents, readDeployEvents, type DeployEvent, type DeployResult } from './deploy-stream.js';
-export type { DeployRequest } from './pipeline.js';
+export { DEFAULT_BUILD_CACHE_LIMIT, type DeployRequest } from './pipeline.js';
 export { writeDockerConfig } from './docker/credentials.js';
 export { interpolateString, interpolateValue, InterpolationError, type Variables } from './compose/interpolate.js';
 export { ComposeError } from './compose/compose-error.js';

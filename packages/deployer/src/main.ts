@@ -39,6 +39,8 @@ runMain('swarmlet-deployer', async (argv) => {
     publishMode: config.publishMode,
     path: config.path,
     convergeTimeoutMs: config.convergeTimeoutMs,
+    builder: config.builder,
+    buildCacheLimitBytes: config.buildCacheLimitBytes,
     entrypointTimeoutMs: config.entrypointTimeoutMs,
     concurrency: config.concurrency,
   });

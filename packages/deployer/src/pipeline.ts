@@ -6,10 +6,19 @@ import type { BuildContext } from './build-context.js';
 import { checkoutCommit } from './checkout.js';
 import type { Variables } from './compose/interpolate.js';
 import type { LoadedCompose } from './compose/load.js';
-import { appUrls, planBuilds, resolveCompose, type BuildTarget } from './compose/resolve.js';
+import { appUrls, buildSecretsFor, planBuilds, resolveCompose, type BuildTarget } from './compose/resolve.js';
 import type { DeployResult } from './deploy-stream.js';
+import { pruneBuildCache } from './docker/build-cache.js';
 import { waitForStack } from './docker/converge.js';
-import { buildImage, hasImage, pushImage, tagImage, type RegistryAuth } from './docker/images.js';
+import {
+  buildImage,
+  chooseBuilder,
+  hasImage,
+  pushImage,
+  tagImage,
+  type BuilderSetting,
+  type RegistryAuth,
+} from './docker/images.js';
 import { deployStack } from './docker/stack.js';
 import type { DeployEnvironment, PlatformVariables, VariableSource } from './environment/assemble.js';
 
@@ -54,7 +63,14 @@ export interface PipelineSettings {
   /** `PATH` for the programs a deploy runs (bash, docker). */
   path: string;
   convergeTimeoutMs: number;
+  /** `auto` (the default) builds with BuildKit when the engine offers it; `classic` forces the classic builder. */
+  builder?: BuilderSetting;
+  /** The BuildKit cache is pruned down to this many bytes after the builds (default 10 GiB; 0: never). */
+  buildCacheLimitBytes?: number;
 }
+
+/** The build cache limit when the settings give none: 10 GiB. */
+export const DEFAULT_BUILD_CACHE_LIMIT = 10 * 2 ** 30;
 
 /** The project-reading steps of a deploy, supplied by the modules that own them. */
 export interface ProjectSteps {
@@ -155,6 +171,8 @@ export async function runPipeline(
     const targets = planned.filter((target) => target.images.some((image) => !(image.service in images)));
     if (targets.length > 0) {
       await step('build', async () => {
+        const { builder, reason } = await chooseBuilder(docker, settings.builder ?? 'auto');
+        onLine(`builder: ${builder === 'buildkit' ? 'BuildKit' : 'classic'}, ${reason}`);
         for (const target of targets) {
           const [first, ...others] = target.images;
           if (!first) continue;
@@ -163,8 +181,13 @@ export async function runPipeline(
           onLine(
             `building ${target.images.map((image) => image.service).join(', ')} from ${target.context}/${target.dockerfile}`,
           );
+          const secrets = buildSecretsFor(target, appSettings.config);
           const context = await project.buildContext(tree, target.context, target.dockerfile);
           onLine(`build context ${target.context}: ${context.entries.length} entries after .dockerignore`);
+          const cacheFrom =
+            builder === 'buildkit' || (await hasImage(docker, previous))
+              ? [previous, ...target.cacheFrom]
+              : target.cacheFrom;
           await buildImage(
             docker,
             {
@@ -173,7 +196,10 @@ export async function runPipeline(
               tag: immutable,
               buildArgs: target.args,
               labels: { ...target.labels, 'swarmlet.managed': 'true', 'swarmlet.app': request.app },
-              cacheFrom: [...((await hasImage(docker, previous)) ? [previous] : []), ...target.cacheFrom],
+              cacheFrom,
+              builder,
+              secrets,
+              ...(settings.registryAuth && { registryAuth: settings.registryAuth }),
               ...(target.target !== undefined && { target: target.target }),
             },
             first.service,
@@ -186,6 +212,13 @@ export async function runPipeline(
           }
           onLine(
             `built ${immutable}${others.length ? ` (also for ${others.map((image) => image.service).join(', ')})` : ''}`,
+          );
+        }
+        if (builder === 'buildkit') {
+          await pruneBuildCache(docker, settings.buildCacheLimitBytes ?? DEFAULT_BUILD_CACHE_LIMIT, onLine).catch(
+            (error: unknown) => {
+              onLine(`build cache: could not be measured or pruned: ${(error as Error).message}`);
+            },
           );
         }
       });

@@ -1,5 +1,5 @@
 import yaml from 'js-yaml';
-import { appUrls, planBuilds, resolveCompose, type ComposeFile } from './resolve.js';
+import { appUrls, buildSecretsFor, planBuilds, resolveCompose, type ComposeFile } from './resolve.js';
 
 const compose = (): ComposeFile => ({
   version: '3.8',
@@ -45,6 +45,7 @@ describe('planBuilds', () => {
         args: { MODE: 'prod' },
         labels: {},
         cacheFrom: ['x/web:cache'],
+        secrets: {},
       },
       {
         images: [{ service: 'api', repository: 'registry.example.test/custom/api', tag: 'edge', commitTag: 'abc123' }],
@@ -53,8 +54,26 @@ describe('planBuilds', () => {
         args: {},
         labels: {},
         cacheFrom: [],
+        secrets: {},
       },
     ]);
+  });
+
+  it('maps build.secrets ids onto app config values, through a top-level secret that names one', () => {
+    const file: ComposeFile = {
+      secrets: { npm: { environment: 'NPM_TOKEN' } },
+      services: {
+        web: { build: { context: '.', secrets: ['npm', 'PLAIN', { source: 'SIGNING_KEY', target: 'key' }] } },
+      },
+    };
+    const [target] = planBuilds(file, 'shop', '127.0.0.1:5000', 'abc123');
+    if (!target) throw new Error('no build planned');
+    expect(target.secrets).toEqual({ npm: 'NPM_TOKEN', PLAIN: 'PLAIN', key: 'SIGNING_KEY' });
+    const values = { NPM_TOKEN: 'n-value', PLAIN: 'p-value', SIGNING_KEY: 'k-value', OTHER: 'o-value' };
+    expect(buildSecretsFor(target, values)).toEqual({ ...values, npm: 'n-value', key: 'k-value' });
+    expect(() => buildSecretsFor(target, { PLAIN: 'p' })).toThrow(
+      'build.secrets gives the build secret npm from NPM_TOKEN, which is not an app config value',
+    );
   });
 });
 
@@ -138,5 +157,20 @@ describe('resolveCompose with config and scale', () => {
     expect(text).not.toContain('from-config');
     expect(services(text).web?.environment).toEqual({ SECRET_TOKEN: '********', MODE: '********', A: '********' });
     expect(services(text).db?.command).toEqual(['serve', '--token=********']);
+  });
+});
+
+describe('resolveCompose with build-only secrets', () => {
+  it('leaves out top-level secrets given by environment, keeping file secrets', () => {
+    const base = compose();
+    const withSecrets: ComposeFile = {
+      ...base,
+      secrets: { npm: { environment: 'NPM_TOKEN' }, cert: { file: './cert.pem' } },
+    };
+    expect((yaml.load(resolveCompose(withSecrets, { app: 'shop', images: {} })) as ComposeFile).secrets).toEqual({
+      cert: { file: './cert.pem' },
+    });
+    const onlyBuild: ComposeFile = { ...base, secrets: { npm: { environment: 'NPM_TOKEN' } } };
+    expect(yaml.load(resolveCompose(onlyBuild, { app: 'shop', images: {} }))).not.toHaveProperty('secrets');
   });
 });

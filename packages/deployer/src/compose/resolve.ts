@@ -19,6 +19,12 @@ export interface BuildDefinition {
   target?: string;
   labels?: Record<string, string> | string[];
   cache_from?: string[];
+  /**
+   * Build secrets beyond the app's config values by their own names: `NAME` (id `NAME`) or
+   * `{source: NAME, target: ID}`; `NAME` is the app config value, or the one that a top-level
+   * `secrets.NAME.environment` names.
+   */
+  secrets?: (string | { source: string; target?: string })[];
 }
 
 /** The image a service runs: a name that moves with every deploy, and this deploy's immutable tag. */
@@ -41,6 +47,8 @@ export interface BuildTarget {
   target?: string;
   labels: Record<string, string>;
   cacheFrom: string[];
+  /** Secret ids the build gets from `build.secrets`: id → the app config value's name. */
+  secrets: Record<string, string>;
 }
 
 /**
@@ -60,6 +68,7 @@ export function planBuilds(compose: ComposeFile, app: string, registry: string, 
       args: toMap(build.args),
       labels: toMap(build.labels),
       cacheFrom: build.cache_from ?? [],
+      secrets: buildSecretNames(compose, build.secrets),
       ...(build.target !== undefined && { target: build.target }),
     };
     const key = JSON.stringify(definition);
@@ -68,6 +77,35 @@ export function planBuilds(compose: ComposeFile, app: string, registry: string, 
     else targets.set(key, { images: [image], ...definition });
   }
   return [...targets.values()];
+}
+
+/**
+ * The secrets one build gets, id → value: every app config value under its own name, then the ids that the
+ * build definition's `build.secrets` maps to config values. Pure.
+ * @throws Error naming the id and the value when `build.secrets` names a config value the app does not have.
+ */
+export function buildSecretsFor(target: BuildTarget, values: Record<string, string>): Record<string, string> {
+  const secrets = { ...values };
+  for (const [id, name] of Object.entries(target.secrets)) {
+    const value = Object.hasOwn(values, name) ? values[name] : undefined;
+    if (value === undefined) {
+      throw new Error(`build.secrets gives the build secret ${id} from ${name}, which is not an app config value`);
+    }
+    secrets[id] = value;
+  }
+  return secrets;
+}
+
+function buildSecretNames(compose: ComposeFile, entries: BuildDefinition['secrets']): Record<string, string> {
+  const topLevel = asObject(compose.secrets);
+  const names: Record<string, string> = {};
+  for (const entry of entries ?? []) {
+    const source = typeof entry === 'string' ? entry : entry.source;
+    const id = typeof entry === 'string' ? entry : (entry.target ?? entry.source);
+    const environment = asObject(topLevel[source]).environment;
+    names[id] = typeof environment === 'string' ? environment : source;
+  }
+  return names;
 }
 
 /** What the deployer adds to every deployed service. */
@@ -94,7 +132,8 @@ export const MASK = '********';
  * `build:` removed; every service labelled `swarmlet.managed=true` and `swarmlet.app=<app>`; and, unless the
  * project says otherwise, updates that start the new task before stopping the old one (stop first for a service
  * publishing a host-mode port, which two tasks cannot share) and roll back on failure, so a broken version never
- * replaces a working one. Every `$` is written `$$`, since the values are already
+ * replaces a working one. Top-level secrets given by `environment:` serve builds only (`build.secrets`) and are
+ * left out, as `docker stack deploy` refuses them. Every `$` is written `$$`, since the values are already
  * interpolated and `docker stack deploy` interpolates once more. Returns YAML text. Pure.
  */
 export function resolveCompose(compose: ComposeFile, options: ResolveOptions): string {
@@ -129,7 +168,14 @@ export function resolveCompose(compose: ComposeFile, options: ResolveOptions): s
       deploy,
     };
   }
-  const resolved = { ...compose, services };
+  const resolved: Record<string, unknown> = { ...compose, services };
+  const runtimeSecrets = Object.entries(asObject(compose.secrets)).filter(
+    ([, secret]) => asObject(secret).environment === undefined,
+  );
+  if (compose.secrets !== undefined) {
+    if (runtimeSecrets.length > 0) resolved.secrets = Object.fromEntries(runtimeSecrets);
+    else delete resolved.secrets;
+  }
   const shown = options.maskConfig && options.config ? maskValues(resolved, Object.values(options.config)) : resolved;
   return yaml.dump(escapeDollars(shown), { lineWidth: -1, noRefs: true });
 }

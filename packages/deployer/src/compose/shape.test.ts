@@ -107,3 +107,15 @@ describe('checkShape', () => {
     );
   });
 });
+
+describe('checkShape build secrets', () => {
+  it('takes names and {source, target} maps, and names a malformed entry', () => {
+    expect(
+      check({ web: { build: { context: '.', secrets: ['NPM_TOKEN', { source: 'npm', target: 'npmrc' }] } } }),
+    ).toMatchObject({ services: { web: { build: { secrets: ['NPM_TOKEN', { source: 'npm', target: 'npmrc' }] } } } });
+    expect(message(() => check({ web: { build: { secrets: 'NPM_TOKEN' } } }))).toContain('services.web.build.secrets');
+    expect(message(() => check({ web: { build: { secrets: [{ target: 'x' }] } } }))).toContain(
+      'services.web.build.secrets[0]',
+    );
+  });
+});

@@ -3,7 +3,7 @@ import { ComposeError } from './compose-error.js';
 import type { BuildDefinition, ComposeFile, ComposeService } from './resolve.js';
 import type { Variables } from './interpolate.js';
 
-const BUILD_KEYS = ['context', 'dockerfile', 'args', 'target', 'labels', 'cache_from'] as const;
+const BUILD_KEYS = ['context', 'dockerfile', 'args', 'target', 'labels', 'cache_from', 'secrets'] as const;
 
 const SERVICE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
@@ -100,6 +100,9 @@ function checkBuild(
         }
         out.cache_from = (value as string[]).slice();
         break;
+      case 'secrets':
+        out.secrets = buildSecrets(value, where, fail);
+        break;
       default:
         if (!key.startsWith('x-')) {
           fail(where, `is not supported: a build may set ${BUILD_KEYS.join(', ')}`);
@@ -107,6 +110,24 @@ function checkBuild(
     }
   }
   return out;
+}
+
+function buildSecrets(
+  value: unknown,
+  path: string,
+  fail: (path: string, message: string) => never,
+): (string | { source: string; target?: string })[] {
+  if (!Array.isArray(value)) return fail(path, 'must be a list of secret names or {source, target} maps');
+  return value.map((entry: unknown, index) => {
+    if (typeof entry === 'string' && entry !== '') return entry;
+    if (isMap(entry) && typeof entry.source === 'string' && entry.source !== '') {
+      if (entry.target !== undefined && (typeof entry.target !== 'string' || entry.target === '')) {
+        return fail(`${path}[${index}].target`, 'must be a secret id');
+      }
+      return { source: entry.source, ...(typeof entry.target === 'string' && { target: entry.target }) };
+    }
+    return fail(`${path}[${index}]`, 'must be a secret name or a {source, target} map');
+  });
 }
 
 function relativePath(value: unknown, path: string, fail: (path: string, message: string) => never): string {

@@ -1,6 +1,9 @@
 import type Docker from 'dockerode';
 import { splitReference } from '../image-reference.js';
-import { followProgress, type ProgressMessage } from './progress.js';
+import { openBuildSession } from './build-session.js';
+import { decodeBuildTrace, PlainProgress } from './buildkit-trace.js';
+import { engineRequest } from './engine-request.js';
+import { DockerStreamError, followProgress, type ProgressMessage } from './progress.js';
 
 /** Credentials for a registry, sent to the engine in the request's auth header, never in a log or argv. */
 export interface RegistryAuth {
@@ -9,6 +12,12 @@ export interface RegistryAuth {
   /** The registry's address as it appears in image references, e.g. `127.0.0.1:5000`. */
   serveraddress: string;
 }
+
+/** Which of the engine's builders runs a build: BuildKit, or the classic (legacy) builder. */
+export type Builder = 'buildkit' | 'classic';
+
+/** The `SWARMLET_BUILDER` setting: `auto` uses BuildKit when the engine offers it. */
+export type BuilderSetting = 'auto' | Builder;
 
 /** What to build: a tar of the context and the build definition's settings. */
 export interface BuildRequest {
@@ -21,13 +30,68 @@ export interface BuildRequest {
   buildArgs?: Record<string, string>;
   target?: string;
   labels?: Record<string, string>;
-  /** Images whose layers may serve as cache (the previous deploy's image, `cache_from`). */
+  /**
+   * Images whose layers may serve as cache (the previous deploy's image, `cache_from`). With BuildKit they are
+   * read from their registry (or the engine's images) through the inline cache each BuildKit build embeds.
+   */
   cacheFrom?: string[];
+  /** `classic` unless given. */
+  builder?: Builder;
+  /**
+   * BuildKit only: build secrets, id → value, for `RUN --mount=type=secret,id=…`. Served over the engine socket
+   * from memory; once a secret is served, its value is replaced by `****` in the lines handed to `onLine` and in
+   * the error.
+   */
+  secrets?: Record<string, string>;
+  /** Credentials for the platform registry, for base images and cache sources stored there. */
+  registryAuth?: RegistryAuth;
+}
+
+/** A build that asked for a secret the deploy does not have; the build was stopped. */
+export class MissingBuildSecretError extends DockerStreamError {
+  constructor(
+    subject: string,
+    readonly secretId: string,
+  ) {
+    super(
+      'build',
+      subject,
+      `the build asks for secret ${secretId} (RUN --mount=type=secret,id=${secretId}), which is not set: ` +
+        `give the app a config value ${secretId}, or name one in the service's build.secrets`,
+    );
+    this.name = 'MissingBuildSecretError';
+  }
 }
 
 /**
- * Builds an image through the Engine API, handing each output line to `onLine`. Resolves with the image ID.
- * @throws DockerStreamError naming `build` and `subject` when the build fails, with Docker's message.
+ * The builder a deploy uses: `classic` or `buildkit` when the setting forces one; for `auto`, BuildKit when the
+ * engine offers it (a Linux engine with API 1.39 or later, where `/build?version=2` and sessions exist), the
+ * classic builder otherwise. Resolves with the builder and a line saying why, for the deploy log.
+ * @throws when the engine does not answer.
+ */
+export async function chooseBuilder(
+  docker: Docker,
+  setting: BuilderSetting,
+): Promise<{ builder: Builder; reason: string }> {
+  const version = await docker.version();
+  const engine = `engine ${version.Version}, API ${version.ApiVersion}`;
+  if (setting !== 'auto') return { builder: setting, reason: `set by SWARMLET_BUILDER=${setting} (${engine})` };
+  const [major = 0, minor = 0] = version.ApiVersion.split('.').map(Number);
+  const offers = version.Os === 'linux' && (major > 1 || (major === 1 && minor >= 39));
+  return offers
+    ? { builder: 'buildkit', reason: `the engine offers it (${engine})` }
+    : { builder: 'classic', reason: `the engine offers no BuildKit (${engine}, ${version.Os})` };
+}
+
+/**
+ * Builds an image through the Engine API, handing each output line to `onLine`, and resolves with the image
+ * ID. The classic builder's lines are passed on as Docker writes them (`Step 1/3 : …`); BuildKit's binary
+ * status (`moby.buildkit.trace`) is decoded into the lines `docker build --progress=plain` prints, and a failed
+ * step's whole output is repeated before the error. A BuildKit build embeds its cache metadata in the image
+ * (`BUILDKIT_INLINE_CACHE`), so the image serves as a cache source for later builds on any engine, and opens a
+ * session for the secrets and registry credentials (see `build-session.ts`), closed when the build ends.
+ * @throws DockerStreamError naming `build` and `subject` when the build fails, with Docker's message;
+ * MissingBuildSecretError when it asks for a secret that `request.secrets` does not hold.
  */
 export async function buildImage(
   docker: Docker,
@@ -35,19 +99,88 @@ export async function buildImage(
   subject: string,
   onLine: (line: string) => void,
 ): Promise<string> {
-  const stream = await docker.buildImage(request.context, {
+  const served = new Set<string>();
+  const redact = (text: string): string => [...served].reduce((line, value) => line.replaceAll(value, '****'), text);
+  const say = (line: string): void => {
+    onLine(redact(line));
+  };
+  const registryconfig = request.registryAuth && {
+    [request.registryAuth.serveraddress]: {
+      username: request.registryAuth.username,
+      password: request.registryAuth.password,
+    },
+  };
+  const query = {
     dockerfile: request.dockerfile,
     t: request.tag,
     rm: true,
     forcerm: true,
-    ...(request.buildArgs && { buildargs: request.buildArgs }),
     ...(request.target && { target: request.target }),
     ...(request.labels && { labels: request.labels }),
     ...(request.cacheFrom?.length && { cachefrom: JSON.stringify(request.cacheFrom) }),
+  };
+  if (request.builder !== 'buildkit') {
+    const stream = await docker.buildImage(request.context, {
+      ...query,
+      ...(request.buildArgs && { buildargs: request.buildArgs }),
+      ...(registryconfig && { registryconfig }),
+    });
+    await followProgress(stream, 'build', subject, (message) => {
+      forwardLines(message, say);
+    });
+    return (await docker.getImage(request.tag).inspect()).Id;
+  }
+  const abort = new AbortController();
+  let missing: string | undefined;
+  const session = await openBuildSession(docker, {
+    secrets: request.secrets ?? {},
+    ...(request.registryAuth && { registryAuth: request.registryAuth }),
+    onSecretServed: (id) => {
+      const value = request.secrets?.[id];
+      if (value) served.add(value);
+    },
+    onMissingSecret: (id) => {
+      missing ??= id;
+      abort.abort();
+    },
   });
-  await followProgress(stream, 'build', subject, (message) => {
-    forwardLines(message, onLine);
-  });
+  const progress = new PlainProgress(say);
+  try {
+    const stream = (await engineRequest(docker, {
+      path: '/build?',
+      method: 'POST',
+      options: {
+        ...query,
+        version: '2',
+        session: session.id,
+        buildargs: { ...request.buildArgs, BUILDKIT_INLINE_CACHE: '1' },
+      },
+      file: request.context,
+      isStream: true,
+      abortSignal: abort.signal,
+      ...(registryconfig && { registryconfig }),
+      statusCodes: { 200: true, 400: 'bad parameter', 500: 'server error' },
+    })) as NodeJS.ReadableStream;
+    await followProgress(stream, 'build', subject, (message) => {
+      if (message.id === 'moby.buildkit.trace' && typeof message.aux === 'string') {
+        try {
+          progress.write(decodeBuildTrace(message.aux));
+        } catch (error) {
+          say(`(a BuildKit status message could not be read: ${(error as Error).message})`);
+        }
+      } else if (message.id !== 'moby.image.id') {
+        forwardLines(message, say);
+      }
+    });
+    progress.end(false);
+  } catch (error) {
+    progress.end(true);
+    if (missing !== undefined) throw new MissingBuildSecretError(subject, missing);
+    if (error instanceof DockerStreamError) throw new DockerStreamError('build', subject, redact(error.detail));
+    throw new DockerStreamError('build', subject, redact((error as Error).message));
+  } finally {
+    session.close();
+  }
   return (await docker.getImage(request.tag).inspect()).Id;
 }
 
@@ -72,7 +205,7 @@ export async function pushImage(
   const stream = await docker.getImage(`${repository}:${tag}`).push({ tag, ...(auth && { authconfig: auth }) });
   let digest: string | undefined;
   await followProgress(stream, 'push', reference, (message) => {
-    const pushed = message.aux?.Digest;
+    const pushed = typeof message.aux === 'object' ? message.aux.Digest : undefined;
     if (typeof pushed === 'string') digest = pushed;
     forwardLines(message, onLine);
   });

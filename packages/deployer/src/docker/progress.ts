@@ -4,7 +4,8 @@ export interface ProgressMessage {
   status?: string;
   id?: string;
   progress?: string;
-  aux?: Record<string, unknown>;
+  /** Structured data: an object (`{ID}`, `{Digest}`), or BuildKit's base64 status for `moby.buildkit.trace`. */
+  aux?: Record<string, unknown> | string;
   error?: string;
   errorDetail?: { code?: number; message?: string };
 }
@@ -17,7 +18,7 @@ export class DockerStreamError extends Error {
   constructor(
     readonly step: string,
     readonly subject: string,
-    detail: string,
+    readonly detail: string,
   ) {
     super(`${step} of ${subject} failed: ${detail}`);
     this.name = 'DockerStreamError';
