@@ -2,8 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
-import { execa, type ResultPromise } from 'execa';
-import { commitFiles, gitIn } from '../support/git.js';
+import { execa } from 'execa';
 import {
   ensureStandInImage,
   freePort,
@@ -13,6 +12,8 @@ import {
   requireEngine,
   waitFor,
 } from '../support/docker.js';
+import { commitFiles } from '../support/git.js';
+import { startLocalPlatform, type LocalPlatform } from '../support/platform.js';
 
 const FIXTURE = join(repoRoot, 'test', 'e2e', 'fixtures', 'buildkit-node');
 
@@ -25,16 +26,11 @@ describe('git push of a docker init-style Node project built with BuildKit', () 
   const work = mkdtempSync(join(tmpdir(), 'swarmlet-buildkit-push-'));
   const app = `bknode-${process.pid}`;
   const repo = join(work, 'app');
-  const key = join(work, 'id_ed25519');
   let docker: Docker | undefined;
-  let platform: ResultPromise | undefined;
-  let sshPort = 0;
+  let platform: LocalPlatform;
   let port = 0;
 
-  const git = (...args: string[]) =>
-    gitIn(repo, args, {
-      GIT_SSH_COMMAND: `ssh -i ${key} -p ${sshPort} -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR`,
-    });
+  const git = (...args: string[]) => platform.git(repo, ...args);
 
   const served = () =>
     waitFor('the app to answer', async () => {
@@ -45,34 +41,14 @@ describe('git push of a docker init-style Node project built with BuildKit', () 
   beforeAll(async () => {
     docker = await requireEngine();
     await ensureStandInImage(docker, 'node');
-    const [registryPort, agentPort] = [await freePort(), await freePort()];
-    [sshPort, port] = [await freePort(), await freePort()];
-    await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'pusher', '-f', key]);
-    await execa('cp', [`${key}.pub`, join(work, 'authorized_keys')]);
-    platform = execa('node', [join(repoRoot, 'packages/cli/dist/main.js'), 'up'], {
-      env: {
-        SWARMLET_DATA_DIR: join(work, 'data'),
-        SWARMLET_REGISTRY_PORT: String(registryPort),
-        SWARMLET_AGENT_PORT: String(agentPort),
-        SWARMLET_SSH_PORT: String(sshPort),
-        SWARMLET_AUTHORIZED_KEYS: join(work, 'authorized_keys'),
-      },
-      reject: false,
-      all: true,
-    });
-    await waitFor('the agent to answer', async () =>
-      (await fetch(`http://127.0.0.1:${agentPort}/health`).catch(() => undefined))?.ok ? true : undefined,
-    );
-    await waitFor('the receiver to accept git', async () =>
-      (await execa('ssh-keyscan', ['-p', String(sshPort), '127.0.0.1'], { reject: false })).stdout ? true : undefined,
-    );
+    platform = await startLocalPlatform(work);
+    port = await freePort();
     await execa('git', ['init', '--quiet', '-b', 'master', repo]);
-    await git('remote', 'add', 'swarmlet', `ssh://git@127.0.0.1:${sshPort}/${app}`);
+    await git('remote', 'add', 'swarmlet', platform.remote(app));
   }, 300_000);
 
   afterAll(async () => {
-    platform?.kill('SIGINT');
-    await platform;
+    await platform.stop();
     await removeStack(docker, app, `swarmlet.app=${app}`);
     rmSync(work, { recursive: true, force: true });
   }, 120_000);
@@ -81,7 +57,15 @@ describe('git push of a docker init-style Node project built with BuildKit', () 
     const files = Object.fromEntries(
       readdirSync(FIXTURE).map((name) => [name, readFileSync(join(FIXTURE, name), 'utf8')]),
     );
-    await commitFiles(repo, { ...files, 'extra-ca.pem': localCaCertificates(), '.env': `PORT=${port}\n` }, 'one');
+    const packageJson = (files['package.json'] ?? '').replace(
+      '"description": "',
+      `"description": "run ${process.pid}-${Date.now()}: `,
+    );
+    await commitFiles(
+      repo,
+      { ...files, 'package.json': packageJson, 'extra-ca.pem': localCaCertificates(), '.env': `PORT=${port}\n` },
+      "one (package.json unique to this run, so the engine's build cache from an earlier run cannot serve npm ci)",
+    );
     const push = await git('push', 'swarmlet', 'master');
     expect(push.all).toMatch(/remote: builder: BuildKit, the engine offers it/);
     expect(push.all).toMatch(/remote: #(\d+) \[deps 1\/1\] RUN --mount=type=bind,source=package.json.*npm ci/);
@@ -121,5 +105,35 @@ describe('git push of a docker init-style Node project built with BuildKit', () 
     expect(push.all).toMatch(/build of web failed: .*exit code: 4/);
     expect((await git('ls-remote', 'swarmlet', 'refs/heads/master')).stdout.split('\t')[0]).toBe(before);
     expect(await served()).toBe('hello from the second push (2d)\n');
+  }, 400_000);
+
+  it('gives a build secret mount the app config value set over SSH, which then appears in no image or log', async () => {
+    await git('reset', '--quiet', '--hard', 'HEAD~1');
+    const secret = `npm-token-${process.pid}-${Date.now()}`;
+    const set = await platform.ssh(['config', 'set', app, `NPM_TOKEN=${secret}`, '--no-deploy']);
+    expect(set.exitCode).toBe(0);
+    const dockerfile = readFileSync(join(repo, 'Dockerfile'), 'utf8').replace(
+      'USER node',
+      'RUN --mount=type=secret,id=NPM_TOKEN wc -c < /run/secrets/NPM_TOKEN > /token-length\nUSER node',
+    );
+    const sha = await commitFiles(repo, { Dockerfile: dockerfile }, 'secret');
+    const push = await git('push', 'swarmlet', 'master');
+    expect(push.exitCode).toBe(0);
+    expect(push.all).not.toContain(secret);
+    const image = `127.0.0.1:${platform.registryPort}/${app}-web:${sha}`;
+    const length = await execa('docker', ['run', '--rm', '--entrypoint', 'cat', image, '/token-length']);
+    expect(length.stdout.trim()).toBe(String(secret.length));
+    const saved = join(work, 'saved.tar');
+    await execa('docker', ['save', '-o', saved, image]);
+    const found = await execa('grep', ['-c', '-F', '--binary-files=text', secret, saved], { reject: false });
+    expect(found.exitCode).toBe(1);
+    expect(found.stdout.trim()).toBe('0');
+    const history = await execa('docker', ['history', '--no-trunc', image]);
+    expect(history.stdout).not.toContain(secret);
+    const deploys = await platform.ssh(['deploys', app, '--json']);
+    const [newest] = JSON.parse(deploys.stdout) as { id: string }[];
+    const record = await platform.ssh(['deploys', app, newest?.id ?? '']);
+    expect(record.stdout).toContain('RUN --mount=type=secret,id=NPM_TOKEN');
+    expect(record.stdout).not.toContain(secret);
   }, 400_000);
 });

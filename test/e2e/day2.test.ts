@@ -145,7 +145,7 @@ describe('operating an app over SSH and with the CLI', () => {
       container?.Id ?? '',
       'sh',
       '-c',
-      'printenv FROM_ENV_FILE && cat /run/secrets/token',
+      'echo "$FROM_ENV_FILE" && cat /run/secrets/token',
     ]);
     expect(inside.stdout).toBe('read from worker.env\nthe secret file');
   }, 60_000);

@@ -30,6 +30,7 @@ export interface ServiceState {
 interface ServiceInfo {
   ID: string;
   Version?: { Index?: number };
+  UpdateStatus?: { StartedAt?: string };
   Spec: {
     Name: string;
     Labels?: Record<string, string>;
@@ -163,15 +164,17 @@ export async function scaleService(docker: Docker, app: string, service: string,
 
 /**
  * Restarts every task of the service (all of `app`'s services when `service` is undefined) as `docker service
- * update --force` does: a rolling replacement under each service's update policy. Resolves once the swarm took the
- * change; convergence is the caller's to follow.
+ * update --force` does: a rolling replacement under each service's update policy. Resolves once the swarm has
+ * started each update (so following convergence from then on sees it), with the services' names.
  * @throws ServiceChangeError when the stack has no such service (or no service at all).
  */
 export async function restartServices(docker: Docker, app: string, service: string | undefined): Promise<string[]> {
   const services =
     service === undefined ? await listStackServices(docker, app) : [await findService(docker, app, service)];
   if (services.length === 0) throw new ServiceChangeError(`${app} has no running service to restart`);
+  const before = new Map<string, string | undefined>();
   for (const info of services) {
+    before.set(info.ID, info.UpdateStatus?.StartedAt);
     const template = info.Spec.TaskTemplate ?? {};
     await docker.getService(info.ID).update({
       ...info.Spec,
@@ -179,8 +182,19 @@ export async function restartServices(docker: Docker, app: string, service: stri
       TaskTemplate: { ...template, ForceUpdate: (template.ForceUpdate ?? 0) + 1 },
     });
   }
+  const deadline = Date.now() + UPDATE_START_TIMEOUT_MS;
+  for (const info of services) {
+    while (Date.now() < deadline) {
+      const now = (await docker.getService(info.ID).inspect()) as ServiceInfo;
+      if (now.UpdateStatus?.StartedAt !== undefined && now.UpdateStatus.StartedAt !== before.get(info.ID)) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
   return services.map((info) => info.Spec.Name);
 }
+
+/** How long {@link restartServices} waits for the swarm to start the updates it asked for. */
+const UPDATE_START_TIMEOUT_MS = 10_000;
 
 async function listStackServices(docker: Docker, app: string): Promise<ServiceInfo[]> {
   return (await docker.listServices({ filters: stackFilter(app) })) as ServiceInfo[];
