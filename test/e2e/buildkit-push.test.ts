@@ -114,7 +114,9 @@ describe('git push of a docker init-style Node project built with BuildKit', () 
     expect(set.exitCode).toBe(0);
     const dockerfile = readFileSync(join(repo, 'Dockerfile'), 'utf8').replace(
       'USER node',
-      'RUN --mount=type=secret,id=NPM_TOKEN wc -c < /run/secrets/NPM_TOKEN > /token-length\nUSER node',
+      // BuildKit keys a step's cache without its secrets' values, as Docker does: the nonce keeps an earlier run's
+      // layer from answering for this one.
+      `RUN --mount=type=secret,id=NPM_TOKEN echo ${Date.now()} > /nonce && wc -c < /run/secrets/NPM_TOKEN > /token-length\nUSER node`,
     );
     const sha = await commitFiles(repo, { Dockerfile: dockerfile }, 'secret');
     const push = await git('push', 'swarmlet', 'master');
