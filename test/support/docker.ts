@@ -5,8 +5,15 @@ import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
 import { execa } from 'execa';
 
-/** The repository's root directory. */
-export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The repository's root directory: the nearest one up holding `packages/` and `stacks/` (also from `bench/dist/`). */
+export const repoRoot = findRepoRoot(dirname(fileURLToPath(import.meta.url)));
+
+function findRepoRoot(start: string): string {
+  for (let dir = start; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'packages', 'cli')) && existsSync(join(dir, 'stacks'))) return dir;
+    if (dirname(dir) === dir) throw new Error(`no repository root above ${start}`);
+  }
+}
 
 /** The label every Docker object a test creates carries, so a cleanup can find what a crashed run left. */
 export const TEST_LABELS = { 'swarmlet.test': 'true' } as const;
