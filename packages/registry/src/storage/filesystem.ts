@@ -99,7 +99,8 @@ async function notFoundAs<T>(path: string, operation: Promise<T>): Promise<T> {
   try {
     return await operation;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new PathNotFoundError(path);
+    const { code } = error as NodeJS.ErrnoException;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new PathNotFoundError(path);
     throw error;
   }
 }
