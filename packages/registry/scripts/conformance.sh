@@ -22,6 +22,7 @@ stop() {
     pid=''
   fi
 }
+# shellcheck disable=SC2317 # run by the EXIT trap
 finish() {
   stop
   if [ "$status" = 0 ]; then rm -rf "$work"; else echo "conformance: reports and registry logs kept in $work"; fi
