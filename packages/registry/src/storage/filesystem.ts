@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, utimes, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join, normalize } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import { Transform, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { BufferPool } from './buffer-pool.js';
 import { PathNotFoundError, type FileInfo, type StorageDriver } from './driver.js';
 
 /**
@@ -12,6 +13,17 @@ import { PathNotFoundError, type FileInfo, type StorageDriver } from './driver.j
  * concurrent download stays bounded by a chunk or two.
  */
 const READ_CHUNK_BYTES = 4 * 1024 * 1024;
+
+/**
+ * {@link FilesystemDriver.copyTo} reads 1 MiB at a time into pooled buffers, with two chunks in flight per copy
+ * (one being read while the other is written). Reusing the buffers instead of allocating one per chunk (as a
+ * file stream does) keeps memory flat and spares the page faults of fresh memory: measured with curl on this
+ * machine, the peak RSS of a process serving 4 × 256 MiB at once fell from ~158 MiB (4 MiB stream chunks) or
+ * ~90 MiB (1 MiB) to ~65 MiB at the same throughput.
+ */
+const COPY_CHUNK_BYTES = 1024 * 1024;
+const COPY_IN_FLIGHT = 2;
+const copyBuffers = new BufferPool(COPY_CHUNK_BYTES, 16);
 
 /**
  * The storage driver over a local directory, laid out exactly as the CNCF registry's `filesystem` driver lays
@@ -42,6 +54,15 @@ export class FilesystemDriver implements StorageDriver {
     const full = this.full(path);
     await this.stat(path);
     return createReadStream(full, { start, end, highWaterMark: READ_CHUNK_BYTES });
+  }
+
+  async copyTo(path: string, sink: Writable, start = 0, end?: number): Promise<void> {
+    const handle = await notFoundAs(path, open(this.full(path), 'r'));
+    try {
+      await copyOut(handle, sink, start, end ?? (await handle.stat()).size - 1);
+    } finally {
+      await handle.close();
+    }
   }
 
   async append(path: string, source: Readable, onChunk?: (chunk: Buffer) => void): Promise<number> {
@@ -93,6 +114,44 @@ export class FilesystemDriver implements StorageDriver {
     }
     return join(this.root, path);
   }
+}
+
+async function copyOut(handle: FileHandle, sink: Writable, start: number, last: number): Promise<void> {
+  let onClose = (): void => undefined;
+  const closed = new Promise<never>((_resolve, reject) => {
+    onClose = () => {
+      reject(Object.assign(new Error('the client closed the connection'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+    };
+    if (sink.destroyed) onClose();
+    else sink.once('close', onClose);
+  });
+  closed.catch(() => undefined);
+  const writes: Promise<Buffer>[] = [];
+  try {
+    for (let position = start; position <= last;) {
+      const earlier = writes.length < COPY_IN_FLIGHT ? undefined : writes.shift();
+      const buffer = earlier ? await Promise.race([earlier, closed]) : copyBuffers.take();
+      const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, last - position + 1), position);
+      if (bytesRead === 0) throw new Error(`the file ended at byte ${position}, before byte ${last}`);
+      position += bytesRead;
+      const written = writeChunk(sink, buffer, bytesRead);
+      written.catch(() => undefined);
+      writes.push(written);
+    }
+    for (const written of writes) copyBuffers.give(await Promise.race([written, closed]));
+  } finally {
+    sink.off('close', onClose);
+  }
+}
+
+/** Writes the first `length` bytes of `buffer`; resolves with `buffer` once `sink` no longer needs it. */
+function writeChunk(sink: Writable, buffer: Buffer, length: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    sink.write(length === buffer.length ? buffer : buffer.subarray(0, length), (error) => {
+      if (error) reject(error);
+      else resolve(buffer);
+    });
+  });
 }
 
 async function notFoundAs<T>(path: string, operation: Promise<T>): Promise<T> {

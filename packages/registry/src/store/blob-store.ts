@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import type { Digest } from '../digest.js';
 import { RegistryError } from '../errors.js';
 import { blobDataPath, layerLinkPath } from '../paths.js';
@@ -38,11 +38,14 @@ export class BlobStore {
     return descriptor;
   }
 
-  /** A stream of the blob's bytes `start`..`end` (inclusive), as seen from repository `name`. */
-  async open(name: string, digest: Digest, start?: number, end?: number): Promise<Readable> {
-    await this.stat(name, digest);
+  /**
+   * Writes the blob's bytes `start`..`end` (inclusive) into `sink` (see {@link StorageDriver.copyTo}); the caller
+   * checked that the blob is part of the repository.
+   * @throws RegistryError BLOB_UNKNOWN when its content is gone
+   */
+  async copyTo(digest: Digest, sink: Writable, start?: number, end?: number): Promise<void> {
     try {
-      return await this.driver.reader(blobDataPath(digest), start, end);
+      await this.driver.copyTo(blobDataPath(digest), sink, start, end);
     } catch (error) {
       if (error instanceof PathNotFoundError) throw new RegistryError('BLOB_UNKNOWN', { digest: digest.text });
       throw error;
