@@ -90,31 +90,23 @@ export class RegistryClient {
    * Resolves with the manifest's digest.
    */
   async pushManifest(name: string, tag: string, seed: string): Promise<string> {
+    return this.putManifest(name, tag, imageManifest(await this.pushImageBlobs(name, seed)));
+  }
+
+  /** Pushes the small config and layer of an image manifest (see {@link imageManifest}). */
+  async pushImageBlobs(name: string, seed: string): Promise<ImageBlobs> {
     const layer = seededBytes(`${seed}/layer`, 4096);
     const config = Buffer.from(
       JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [digestOf(layer)] } }),
     );
     await this.pushSmall(name, layer);
     await this.pushSmall(name, config);
-    const manifest = Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: DOCKER_MANIFEST,
-        config: {
-          mediaType: 'application/vnd.docker.container.image.v1+json',
-          size: config.length,
-          digest: digestOf(config),
-        },
-        layers: [
-          {
-            mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
-            size: layer.length,
-            digest: digestOf(layer),
-          },
-        ],
-      }),
-    );
-    const url = new URL(`/v2/${name}/manifests/${tag}`, this.base);
+    return { config, layer };
+  }
+
+  /** `PUT`s a Docker schema 2 manifest under `reference` and resolves with its digest. */
+  async putManifest(name: string, reference: string, manifest: Buffer): Promise<string> {
+    const url = new URL(`/v2/${name}/manifests/${reference}`, this.base);
     const put = await this.send('PUT', url, { 'content-type': DOCKER_MANIFEST }, manifest);
     expectStatus(put, 201, 'PUT', url);
     return digestOf(manifest);
@@ -202,6 +194,31 @@ export class RegistryClient {
       else pipeline(Readable.from(body), outgoing).catch(reject);
     });
   }
+}
+
+/** The config and layer of a small image. */
+export interface ImageBlobs {
+  config: Buffer;
+  layer: Buffer;
+}
+
+/** A Docker schema 2 manifest of `blobs`; a `label` makes manifests of the same blobs distinct. */
+export function imageManifest({ config, layer }: ImageBlobs, label?: string): Buffer {
+  return Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: DOCKER_MANIFEST,
+      config: {
+        mediaType: 'application/vnd.docker.container.image.v1+json',
+        size: config.length,
+        digest: digestOf(config),
+      },
+      layers: [
+        { mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', size: layer.length, digest: digestOf(layer) },
+      ],
+      ...(label !== undefined && { annotations: { 'org.opencontainers.image.ref.name': label } }),
+    }),
+  );
 }
 
 /** The size and digest of the seeded content a scenario pushes, computed once outside any timing. */

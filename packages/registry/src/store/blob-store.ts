@@ -31,10 +31,11 @@ export class BlobStore {
 
   /** The blob as seen from repository `name`. @throws RegistryError BLOB_UNKNOWN */
   async stat(name: string, digest: Digest): Promise<BlobDescriptor> {
-    const descriptor = (await exists(this.driver, layerLinkPath(name, digest)))
-      ? await this.statGlobal(digest)
-      : undefined;
-    if (!descriptor) throw new RegistryError('BLOB_UNKNOWN', { digest: digest.text });
+    const [linked, descriptor] = await Promise.all([
+      exists(this.driver, layerLinkPath(name, digest)),
+      this.statGlobal(digest),
+    ]);
+    if (!linked || !descriptor) throw new RegistryError('BLOB_UNKNOWN', { digest: digest.text });
     return descriptor;
   }
 

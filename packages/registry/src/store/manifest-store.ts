@@ -15,6 +15,18 @@ export interface StoredManifest {
   manifest: ParsedManifest;
 }
 
+/** How many references of a manifest are checked at once. */
+const CHECK_BATCH = 16;
+
+/** Runs `tasks` `CHECK_BATCH` at a time and resolves with their results in order. */
+async function inBatches<T>(tasks: (() => Promise<T>)[]): Promise<T[]> {
+  const results: T[] = [];
+  for (let index = 0; index < tasks.length; index += CHECK_BATCH) {
+    results.push(...(await Promise.all(tasks.slice(index, index + CHECK_BATCH).map((task) => task()))));
+  }
+  return results;
+}
+
 /** How many parsed manifests are kept in memory; manifests are immutable, so the cache never goes stale. */
 const CACHE_ENTRIES = 2048;
 
@@ -50,8 +62,12 @@ export class ManifestStore {
       throw new RegistryError('DIGEST_INVALID', { digest: byDigest.text, reason: 'the manifest has another digest' });
     }
     await this.checkReferences(name, manifest);
-    if (!(await this.blobs.touch(digest))) await this.driver.putContent(blobDataPath(digest), body);
-    await writeLink(this.driver, manifestRevisionLinkPath(name, digest), digest);
+    await Promise.all([
+      this.blobs.touch(digest).then(async (found) => {
+        if (!found) await this.driver.putContent(blobDataPath(digest), body);
+      }),
+      writeLink(this.driver, manifestRevisionLinkPath(name, digest), digest),
+    ]);
     if (reference.tag !== undefined) await this.tags.tag(name, reference.tag, digest);
     const stored = { digest, body, manifest };
     this.remember(stored);
@@ -123,20 +139,24 @@ export class ManifestStore {
    * concurrently either sees the touch and keeps it, or has removed it already and the check fails.
    */
   private async checkReferences(name: string, manifest: ParsedManifest): Promise<void> {
-    for (const digest of manifest.blobs) {
-      await this.blobs.touch(digest);
-      try {
-        await this.blobs.stat(name, digest);
-      } catch {
-        throw new RegistryError('MANIFEST_BLOB_UNKNOWN', { digest: digest.text });
-      }
-    }
-    for (const entry of manifest.manifests) {
-      await this.blobs.touch(entry.digest);
-      if (!(await this.getByDigest(name, entry.digest))) {
-        throw new RegistryError('MANIFEST_BLOB_UNKNOWN', { digest: entry.digest.text });
-      }
-    }
+    const present = await inBatches([
+      ...manifest.blobs.map((digest) => async () => {
+        await this.blobs.touch(digest);
+        return this.blobs.stat(name, digest).then(
+          () => undefined,
+          (error: unknown) => {
+            if (error instanceof RegistryError) return digest;
+            throw error;
+          },
+        );
+      }),
+      ...manifest.manifests.map(({ digest }) => async () => {
+        await this.blobs.touch(digest);
+        return (await this.getByDigest(name, digest)) ? undefined : digest;
+      }),
+    ]);
+    const missing = present.find((digest) => digest !== undefined);
+    if (missing) throw new RegistryError('MANIFEST_BLOB_UNKNOWN', { digest: missing.text });
   }
 
   private remember(stored: StoredManifest): void {
