@@ -1,17 +1,13 @@
-import { Agent, request, type IncomingHttpHeaders } from 'node:http';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Agent, request } from 'node:http';
+import { urlToHttpOptions } from 'node:url';
+import { httpRequest, type HttpAnswer } from '../test/support/registries.js';
 import { digestOf, seededBytes, seededChunks, seededDigest } from './seeded-data.js';
 
 const IDLE_TIMEOUT_MS = 60_000;
 const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
 
 /** A registry's answer with its (small) body. */
-interface Answer {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-}
+type Answer = HttpAnswer;
 
 type Body = Buffer | Iterable<Buffer>;
 
@@ -177,22 +173,8 @@ export class RegistryClient {
   }
 
   private send(method: string, url: URL, headers: Record<string, string>, body?: Body): Promise<Answer> {
-    return new Promise((resolve, reject) => {
-      const outgoing = request(url, { method, headers, agent: this.agent, timeout: IDLE_TIMEOUT_MS });
-      outgoing.once('timeout', () => outgoing.destroy(new Error(`${method} ${url.pathname} timed out`)));
-      outgoing.once('error', reject);
-      outgoing.once('response', (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.once('error', reject);
-        response.once('end', () => {
-          resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks) });
-        });
-      });
-      if (body === undefined) outgoing.end();
-      else if (Buffer.isBuffer(body)) outgoing.end(body);
-      else pipeline(Readable.from(body), outgoing).catch(reject);
-    });
+    const options = { ...urlToHttpOptions(url), method, headers, agent: this.agent, timeout: IDLE_TIMEOUT_MS };
+    return httpRequest(options, body);
   }
 }
 

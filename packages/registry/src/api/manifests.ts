@@ -12,10 +12,10 @@ export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
 /** PUT of a manifest by tag or digest. */
 export async function putManifest(ctx: Koa.Context, stores: Stores, name: string, reference: string): Promise<void> {
-  const body = await readBody(
-    ctx.req,
-    MAX_MANIFEST_BYTES,
-    new RegistryError('MANIFEST_TOO_LARGE', { limit: MAX_MANIFEST_BYTES }),
+  const body = await readBody(ctx.req, MAX_MANIFEST_BYTES, (reason) =>
+    reason === 'too large'
+      ? new RegistryError('MANIFEST_TOO_LARGE', { limit: MAX_MANIFEST_BYTES })
+      : new RegistryError('MANIFEST_INVALID', { reason: 'the body ended before its declared length' }),
   );
   const parsed = parseReference(reference, 'TAG_INVALID');
   const stored = await stores.manifests.put(name, parsed, body, ctx.get('Content-Type') || undefined);
