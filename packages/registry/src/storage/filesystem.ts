@@ -28,7 +28,8 @@ const copyBuffers = new BufferPool(COPY_CHUNK_BYTES, 8);
 
 /**
  * How much of an upload waits in memory for the disk. Small, since the socket keeps the rest: with 1 MiB, 4
- * concurrent 256 MiB pushes raised the peak RSS by ~18 MiB, with 256 KiB by ~5 MiB, without slowing pushes in the benchmark.
+ * concurrent 256 MiB pushes raised the peak RSS by ~18 MiB, with 256 KiB by ~5 MiB, without slowing pushes in
+ * the benchmark.
  */
 const APPEND_BUFFER_BYTES = 256 * 1024;
 
