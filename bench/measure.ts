@@ -46,8 +46,17 @@ export function quantile(values: readonly number[], fraction: number): number {
 
 /** A process's peak resident set size (`VmHWM` in `/proc/<pid>/status`) in MiB. */
 export function peakRssMiB(pid: number): number {
+  return memoryMiB(pid, 'VmHWM');
+}
+
+/** A process's resident set size now (`VmRSS` in `/proc/<pid>/status`) in MiB. */
+export function rssMiB(pid: number): number {
+  return memoryMiB(pid, 'VmRSS');
+}
+
+function memoryMiB(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const match = /^VmHWM:\s+(\d+) kB$/m.exec(status);
-  if (!match?.[1]) throw new Error(`no VmHWM in /proc/${pid}/status`);
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status);
+  if (!match?.[1]) throw new Error(`no ${field} in /proc/${pid}/status`);
   return Number(match[1]) / 1024;
 }

@@ -1,17 +1,13 @@
-import { Agent, request, type IncomingHttpHeaders } from 'node:http';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Agent, request } from 'node:http';
+import { urlToHttpOptions } from 'node:url';
+import { httpRequest, type HttpAnswer } from '../test/support/registries.js';
 import { digestOf, seededBytes, seededChunks, seededDigest } from './seeded-data.js';
 
 const IDLE_TIMEOUT_MS = 60_000;
 const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
 
 /** A registry's answer with its (small) body. */
-interface Answer {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-}
+type Answer = HttpAnswer;
 
 type Body = Buffer | Iterable<Buffer>;
 
@@ -90,31 +86,23 @@ export class RegistryClient {
    * Resolves with the manifest's digest.
    */
   async pushManifest(name: string, tag: string, seed: string): Promise<string> {
+    return this.putManifest(name, tag, imageManifest(await this.pushImageBlobs(name, seed)));
+  }
+
+  /** Pushes the small config and layer of an image manifest (see {@link imageManifest}). */
+  async pushImageBlobs(name: string, seed: string): Promise<ImageBlobs> {
     const layer = seededBytes(`${seed}/layer`, 4096);
     const config = Buffer.from(
       JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [digestOf(layer)] } }),
     );
     await this.pushSmall(name, layer);
     await this.pushSmall(name, config);
-    const manifest = Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: DOCKER_MANIFEST,
-        config: {
-          mediaType: 'application/vnd.docker.container.image.v1+json',
-          size: config.length,
-          digest: digestOf(config),
-        },
-        layers: [
-          {
-            mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
-            size: layer.length,
-            digest: digestOf(layer),
-          },
-        ],
-      }),
-    );
-    const url = new URL(`/v2/${name}/manifests/${tag}`, this.base);
+    return { config, layer };
+  }
+
+  /** `PUT`s a Docker schema 2 manifest under `reference` and resolves with its digest. */
+  async putManifest(name: string, reference: string, manifest: Buffer): Promise<string> {
+    const url = new URL(`/v2/${name}/manifests/${reference}`, this.base);
     const put = await this.send('PUT', url, { 'content-type': DOCKER_MANIFEST }, manifest);
     expectStatus(put, 201, 'PUT', url);
     return digestOf(manifest);
@@ -185,23 +173,34 @@ export class RegistryClient {
   }
 
   private send(method: string, url: URL, headers: Record<string, string>, body?: Body): Promise<Answer> {
-    return new Promise((resolve, reject) => {
-      const outgoing = request(url, { method, headers, agent: this.agent, timeout: IDLE_TIMEOUT_MS });
-      outgoing.once('timeout', () => outgoing.destroy(new Error(`${method} ${url.pathname} timed out`)));
-      outgoing.once('error', reject);
-      outgoing.once('response', (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.once('error', reject);
-        response.once('end', () => {
-          resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks) });
-        });
-      });
-      if (body === undefined) outgoing.end();
-      else if (Buffer.isBuffer(body)) outgoing.end(body);
-      else pipeline(Readable.from(body), outgoing).catch(reject);
-    });
+    const options = { ...urlToHttpOptions(url), method, headers, agent: this.agent, timeout: IDLE_TIMEOUT_MS };
+    return httpRequest(options, body);
   }
+}
+
+/** The config and layer of a small image. */
+export interface ImageBlobs {
+  config: Buffer;
+  layer: Buffer;
+}
+
+/** A Docker schema 2 manifest of `blobs`; a `label` makes manifests of the same blobs distinct. */
+export function imageManifest({ config, layer }: ImageBlobs, label?: string): Buffer {
+  return Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: DOCKER_MANIFEST,
+      config: {
+        mediaType: 'application/vnd.docker.container.image.v1+json',
+        size: config.length,
+        digest: digestOf(config),
+      },
+      layers: [
+        { mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', size: layer.length, digest: digestOf(layer) },
+      ],
+      ...(label !== undefined && { annotations: { 'org.opencontainers.image.ref.name': label } }),
+    }),
+  );
 }
 
 /** The size and digest of the seeded content a scenario pushes, computed once outside any timing. */

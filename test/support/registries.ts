@@ -1,6 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request, type IncomingHttpHeaders, type RequestOptions } from 'node:http';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -305,4 +308,35 @@ export async function buildLayeredImage(docker: Docker, cli: DockerCli, tag: str
     rmSync(context, { recursive: true, force: true });
   }
   return (await docker.getImage(tag).inspect()).Id;
+}
+
+/** An HTTP answer with its whole body. */
+export interface HttpAnswer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/**
+ * One HTTP request as `options` say (the path is sent as it is, never normalised), with `body` written whole or,
+ * when it is an iterable of chunks, streamed. Resolves with the answer and its whole body; rejects on a network
+ * error, or when the socket is idle for `options.timeout` ms.
+ */
+export function httpRequest(options: RequestOptions, body?: Buffer | string | Iterable<Buffer>): Promise<HttpAnswer> {
+  return new Promise((resolve, reject) => {
+    const outgoing = request(options);
+    const what = `${options.method ?? 'GET'} ${(options.path ?? '').split('?')[0] ?? ''}`;
+    outgoing.once('timeout', () => outgoing.destroy(new Error(`${what} timed out`)));
+    outgoing.once('error', reject);
+    outgoing.once('response', (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.once('error', reject);
+      response.once('end', () => {
+        resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks) });
+      });
+    });
+    if (body === undefined || typeof body === 'string' || Buffer.isBuffer(body)) outgoing.end(body);
+    else pipeline(Readable.from(body), outgoing).catch(reject);
+  });
 }

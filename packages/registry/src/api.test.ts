@@ -289,6 +289,27 @@ describe('manifests', () => {
     expect(errorCode(response)).toBe('MANIFEST_UNKNOWN');
   });
 
+  it('says what is wrong with a reference: neither tag nor digest, or a malformed digest', async () => {
+    const { http } = registry({ deleteEnabled: true });
+    const image = await pushImage(http, 'app', 'v1');
+    for (const reference of ['.INVALID_MANIFEST_NAME', '-dash', 'a'.repeat(129), 'sp%20ace']) {
+      const get = await http.get(`/v2/app/manifests/${reference}`);
+      expect([get.status, errorCode(get)]).toEqual([404, 'MANIFEST_UNKNOWN']);
+      expect(JSON.stringify(get.body)).toContain('neither a tag');
+      expect((await http.head(`/v2/app/manifests/${reference}`)).status).toBe(404);
+      const deleted = await http.delete(`/v2/app/manifests/${reference}`);
+      expect([deleted.status, errorCode(deleted)]).toEqual([404, 'MANIFEST_UNKNOWN']);
+      const put = await putManifest(http, 'app', reference, image.manifest, 'application/json');
+      expect([put.status, errorCode(put)]).toEqual([400, 'TAG_INVALID']);
+    }
+    for (const reference of ['sha256:abc', 'md5:0123', `sha256:${'A'.repeat(64)}`]) {
+      const get = await http.get(`/v2/app/manifests/${reference}`);
+      expect([get.status, errorCode(get)]).toEqual([400, 'DIGEST_INVALID']);
+      expect(JSON.stringify(get.body)).toContain('invalid digest');
+    }
+    expect((await http.get(`/v2/app/manifests/${image.digest}`)).status).toBe(200);
+  });
+
   it('refuses references to missing blobs, invalid JSON, schema 1 and a wrong digest', async () => {
     const { http } = registry();
     const missing = JSON.stringify({

@@ -1,16 +1,15 @@
 import type { Logger } from '@swarmlet/common';
 import Koa from 'koa';
 import { accessLog } from './access-log.js';
+import { deferredBodies } from './api/deferred-body.js';
 import { apiRouter, unmatched } from './api/routes.js';
 import { createAuthMiddleware } from './auth/basic-auth.js';
 import type { RegistryConfig } from './config.js';
-import { errorMiddleware } from './errors.js';
+import { errorMiddleware, isClientGone } from './errors.js';
 import { metricsEndpoint, type Metrics } from './metrics.js';
 import type { Notifier } from './notifications/notifier.js';
 import { FilesystemDriver } from './storage/filesystem.js';
 import { createStores, type Stores } from './stores.js';
-
-const CLIENT_GONE = new Set(['ERR_STREAM_PREMATURE_CLOSE', 'ECONNRESET', 'EPIPE', 'ECONNABORTED']);
 
 /** What the application reports besides its answers. */
 export interface AppHooks {
@@ -43,7 +42,7 @@ export function createRegistryApp(
   const app = new Koa();
   if (hooks.metrics) app.use(hooks.metrics.middleware());
   app.on('error', (error: NodeJS.ErrnoException) => {
-    if (!CLIENT_GONE.has(error.code ?? '')) hooks.onUnexpectedError?.(error, undefined);
+    if (!isClientGone(error)) hooks.onUnexpectedError?.(error, undefined);
   });
   const headers = { ...config.http.headers, 'Docker-Distribution-API-Version': ['registry/2.0'] };
   app.use(async (ctx, next) => {
@@ -51,6 +50,7 @@ export function createRegistryApp(
     await next();
   });
   app.use(errorMiddleware(hooks.onUnexpectedError ?? (() => undefined)));
+  app.use(deferredBodies());
   const requestLog = hooks.log && accessLog(hooks.log, config);
   if (requestLog) app.use(requestLog);
   const auth = createAuthMiddleware(config);

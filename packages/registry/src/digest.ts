@@ -27,13 +27,20 @@ export function parseDigest(text: string): Digest {
   const algorithm = groups?.algorithm;
   const hex = groups?.hex ?? '';
   if (algorithm !== 'sha256' && algorithm !== 'sha512') {
-    throw new RegistryError('DIGEST_INVALID', {
-      digest: text.slice(0, 200),
-      reason: 'unsupported or malformed digest',
-    });
+    throw new RegistryError(
+      'DIGEST_INVALID',
+      { digest: text.slice(0, 200), reason: 'expected sha256:<64 hex> or sha512:<128 hex>' },
+      {},
+      'invalid digest: malformed or of an unsupported algorithm',
+    );
   }
   if (hex.length !== ALGORITHMS[algorithm] || !/^[a-f0-9]+$/.test(hex)) {
-    throw new RegistryError('DIGEST_INVALID', { digest: text.slice(0, 200), reason: `malformed ${algorithm} digest` });
+    throw new RegistryError(
+      'DIGEST_INVALID',
+      { digest: text.slice(0, 200), reason: `expected ${ALGORITHMS[algorithm]} lower-case hex digits` },
+      {},
+      `invalid digest: malformed ${algorithm} digest`,
+    );
   }
   return { algorithm, hex, text: `${algorithm}:${hex}` };
 }

@@ -51,17 +51,43 @@ export class RegistryError extends Error {
 }
 
 /**
+ * The error codes of a client that went away mid-request, not the registry's errors (`ERR_STREAM_DESTROYED`: a
+ * write to a response whose connection was closed). Node's HTTP parser's `HPE_*` codes, a client that broke the
+ * HTTP framing (ended its connection in the middle of a body, say), count too.
+ */
+export const CLIENT_GONE: ReadonlySet<string> = new Set([
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'ERR_STREAM_DESTROYED',
+  'ECONNRESET',
+  'EPIPE',
+  'ECONNABORTED',
+]);
+
+/** Whether `error` says that the client went away (see {@link CLIENT_GONE}). */
+export function isClientGone(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code ?? '';
+  return CLIENT_GONE.has(code) || code.startsWith('HPE_');
+}
+
+/**
  * The first middleware of the chain: turns a thrown {@link RegistryError} into the spec's JSON error body with
  * its status and headers, and anything else into a logged 500 `UNKNOWN` that reveals no internals. A HEAD
- * request gets the status and headers without a body.
+ * request gets the status and headers without a body. An error once the response's headers are sent (a body
+ * written by the handler failed mid-way) ends the connection, so the client sees a short body. Errors of a client
+ * that went away (see {@link isClientGone}) are never logged as unexpected.
  */
 export function errorMiddleware(onUnexpected: (error: unknown, ctx: Koa.Context) => void): Koa.Middleware {
   return async (ctx, next) => {
     try {
       await next();
     } catch (error) {
+      if (ctx.headerSent) {
+        ctx.res.destroy();
+        if (!isClientGone(error)) onUnexpected(error, ctx);
+        return;
+      }
       const registryError = error instanceof RegistryError ? error : new RegistryError('UNKNOWN');
-      if (!(error instanceof RegistryError)) onUnexpected(error, ctx);
+      if (!(error instanceof RegistryError) && !isClientGone(error)) onUnexpected(error, ctx);
       ctx.status = registryError.status;
       ctx.set(registryError.headers);
       const entry: { code: ErrorCode; message: string; detail?: unknown } = {

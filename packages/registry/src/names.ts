@@ -1,3 +1,4 @@
+import { parseDigest, type Digest } from './digest.js';
 import { RegistryError } from './errors.js';
 
 /** The OCI distribution spec's repository name: path components of lower-case alphanumerics and separators. */
@@ -33,4 +34,22 @@ export function isTag(reference: string): boolean {
 export function validateTag(tag: string): string {
   if (!isTag(tag)) throw new RegistryError('TAG_INVALID', { tag: tag.slice(0, 200) });
   return tag;
+}
+
+/** A manifest reference: a tag, or a digest. */
+export type Reference = { tag: string; digest?: undefined } | { digest: Digest; tag?: undefined };
+
+/**
+ * Parses a manifest reference: a digest when it holds a `:` (a tag never does), a tag otherwise. A reference
+ * that is neither names no manifest: reading it is `MANIFEST_UNKNOWN` (404, as the spec and the CNCF registry
+ * answer), storing under it is `TAG_INVALID`.
+ * @throws RegistryError DIGEST_INVALID for a malformed digest; `otherwise` for a reference that is neither.
+ */
+export function parseReference(reference: string, otherwise: 'TAG_INVALID' | 'MANIFEST_UNKNOWN'): Reference {
+  if (reference.includes(':')) return { digest: parseDigest(reference) };
+  if (isTag(reference)) return { tag: reference };
+  throw new RegistryError(otherwise, {
+    reference: reference.slice(0, 200),
+    reason: 'neither a tag ([a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}) nor a digest',
+  });
 }

@@ -3,9 +3,10 @@ import { parseDigest } from '../digest.js';
 import { RegistryError } from '../errors.js';
 import { BLOB_MEDIA_TYPE, recordAction } from '../notifications/events.js';
 import type { Stores } from '../stores.js';
+import { deferBody } from './deferred-body.js';
 import { parseRange } from './request.js';
 
-/** GET and HEAD of a blob, with single `Range` requests answered 206. */
+/** GET and HEAD of a blob, with single `Range` requests answered 206; the bytes go out through pooled buffers. */
 export async function getBlob(ctx: Koa.Context, stores: Stores, name: string, digestText: string): Promise<void> {
   const digest = parseDigest(digestText);
   const { size } = await stores.blobs.stat(name, digest);
@@ -28,8 +29,8 @@ export async function getBlob(ctx: Koa.Context, stores: Stores, name: string, di
     ctx.length = length;
     return;
   }
-  ctx.body = await stores.blobs.open(name, digest, range?.start, range?.end);
   ctx.length = length;
+  deferBody(ctx, (response) => stores.blobs.copyTo(digest, response, range?.start, range?.end));
   recordAction(ctx, {
     action: 'pull',
     repository: name,

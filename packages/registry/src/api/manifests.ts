@@ -1,7 +1,7 @@
 import type Koa from 'koa';
 import { RegistryError } from '../errors.js';
 import { MEDIA_TYPES } from '../manifest.js';
-import { isTag } from '../names.js';
+import { parseReference } from '../names.js';
 import type { StoredManifest } from '../store/manifest-store.js';
 import { recordAction } from '../notifications/events.js';
 import type { Stores } from '../stores.js';
@@ -12,12 +12,13 @@ export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
 /** PUT of a manifest by tag or digest. */
 export async function putManifest(ctx: Koa.Context, stores: Stores, name: string, reference: string): Promise<void> {
-  const body = await readBody(
-    ctx.req,
-    MAX_MANIFEST_BYTES,
-    new RegistryError('MANIFEST_TOO_LARGE', { limit: MAX_MANIFEST_BYTES }),
+  const body = await readBody(ctx.req, MAX_MANIFEST_BYTES, (reason) =>
+    reason === 'too large'
+      ? new RegistryError('MANIFEST_TOO_LARGE', { limit: MAX_MANIFEST_BYTES })
+      : new RegistryError('MANIFEST_INVALID', { reason: 'the body ended before its declared length' }),
   );
-  const stored = await stores.manifests.put(name, reference, body, ctx.get('Content-Type') || undefined);
+  const parsed = parseReference(reference, 'TAG_INVALID');
+  const stored = await stores.manifests.put(name, parsed, body, ctx.get('Content-Type') || undefined);
   ctx.status = 201;
   ctx.set({ Location: `/v2/${name}/manifests/${stored.digest.text}`, 'Docker-Content-Digest': stored.digest.text });
   if (stored.manifest.subject) ctx.set('OCI-Subject', stored.manifest.subject.digest.text);
@@ -28,7 +29,7 @@ export async function putManifest(ctx: Koa.Context, stores: Stores, name: string
     digest: stored.digest.text,
     mediaType: stored.manifest.mediaType,
     size: stored.body.length,
-    ...(isTag(reference) && { tag: reference }),
+    ...(parsed.tag !== undefined && { tag: parsed.tag }),
   });
 }
 
@@ -38,9 +39,10 @@ export async function putManifest(ctx: Koa.Context, stores: Stores, name: string
  * instead if the client accepts its type, as the CNCF registry does for clients that predate lists.
  */
 export async function getManifest(ctx: Koa.Context, stores: Stores, name: string, reference: string): Promise<void> {
-  let stored = await stores.manifests.get(name, reference);
+  const parsed = parseReference(reference, 'MANIFEST_UNKNOWN');
+  let stored = await stores.manifests.get(name, parsed);
   const accepted = acceptedTypes(ctx.get('Accept'));
-  if (stored.manifest.isIndex && accepted && !accepted.has(stored.manifest.mediaType) && isTag(reference)) {
+  if (stored.manifest.isIndex && accepted && !accepted.has(stored.manifest.mediaType) && parsed.tag !== undefined) {
     stored = (await platformManifest(stores, name, stored, accepted)) ?? stored;
   }
   ctx.status = 200;
@@ -57,7 +59,7 @@ export async function getManifest(ctx: Koa.Context, stores: Stores, name: string
     digest: stored.digest.text,
     mediaType: stored.manifest.mediaType,
     size: stored.body.length,
-    ...(isTag(reference) && { tag: reference }),
+    ...(parsed.tag !== undefined && { tag: parsed.tag }),
   });
 }
 
@@ -71,12 +73,13 @@ export async function deleteManifest(
 ): Promise<void> {
   if (!deleteEnabled)
     throw new RegistryError('UNSUPPORTED', { reason: 'deletes are disabled (storage.delete.enabled)' });
-  await stores.manifests.delete(name, reference);
+  const parsed = parseReference(reference, 'MANIFEST_UNKNOWN');
+  await stores.manifests.delete(name, parsed);
   recordAction(
     ctx,
-    isTag(reference)
-      ? { action: 'delete', repository: name, digest: '', tag: reference }
-      : { action: 'delete', repository: name, digest: reference },
+    parsed.tag === undefined
+      ? { action: 'delete', repository: name, digest: parsed.digest.text }
+      : { action: 'delete', repository: name, digest: '', tag: parsed.tag },
   );
   ctx.status = 202;
   ctx.body = '';

@@ -4,23 +4,33 @@ import type { ChunkRange } from '../store/upload-store.js';
 
 /**
  * Reads a request body of at most `limit` bytes.
- * @throws RegistryError `tooLarge` when the body is longer (as declared or as received).
+ * @throws RegistryError `refusal` with the reason in its detail when the body is longer (as declared or as
+ * received) or ends before its declared length (the client hung up or broke the framing).
  */
-export async function readBody(request: IncomingMessage, limit: number, tooLarge: RegistryError): Promise<Buffer> {
+export async function readBody(
+  request: IncomingMessage,
+  limit: number,
+  refusal: (reason: 'too large' | 'cut short') => RegistryError,
+): Promise<Buffer> {
   const declared = Number(request.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
     request.resume();
-    throw tooLarge;
+    throw refusal('too large');
   }
   const chunks: Buffer[] = [];
   let received = 0;
-  for await (const chunk of request) {
-    received += (chunk as Buffer).length;
-    if (received > limit) {
-      request.resume();
-      throw tooLarge;
+  try {
+    for await (const chunk of request) {
+      received += (chunk as Buffer).length;
+      if (received > limit) {
+        request.resume();
+        throw refusal('too large');
+      }
+      chunks.push(chunk as Buffer);
     }
-    chunks.push(chunk as Buffer);
+  } catch (error) {
+    if (error instanceof RegistryError) throw error;
+    throw refusal('cut short');
   }
   return Buffer.concat(chunks);
 }

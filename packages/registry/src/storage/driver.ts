@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 
 /**
  * The narrow storage driver the registry's stores are written against, modelled on the CNCF registry's.
@@ -12,6 +12,12 @@ export interface StorageDriver {
   putContent(path: string, content: Buffer): Promise<void>;
   /** A stream of the content at `path` from byte `start` to byte `end` inclusive. @throws PathNotFoundError */
   reader(path: string, start?: number, end?: number): Promise<Readable>;
+  /**
+   * Writes the content at `path` from byte `start` to byte `end` inclusive (default: to its end) into `sink` and
+   * resolves once `sink` has taken every byte; `sink` is not ended. Rejects with code `ERR_STREAM_PREMATURE_CLOSE`
+   * when `sink` closes first. Holds a bounded amount of memory whatever the size. @throws PathNotFoundError
+   */
+  copyTo(path: string, sink: Writable, start?: number, end?: number): Promise<void>;
   /**
    * Appends `source` to the file at `path` (created when missing), handing each chunk to `onChunk` as it is
    * written. Resolves with the file's new size. The file is private to one upload, never read by clients.

@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import type { Digest } from '../digest.js';
 import { RegistryError } from '../errors.js';
 import { blobDataPath, layerLinkPath } from '../paths.js';
@@ -31,18 +31,22 @@ export class BlobStore {
 
   /** The blob as seen from repository `name`. @throws RegistryError BLOB_UNKNOWN */
   async stat(name: string, digest: Digest): Promise<BlobDescriptor> {
-    const descriptor = (await exists(this.driver, layerLinkPath(name, digest)))
-      ? await this.statGlobal(digest)
-      : undefined;
-    if (!descriptor) throw new RegistryError('BLOB_UNKNOWN', { digest: digest.text });
+    const [linked, descriptor] = await Promise.all([
+      exists(this.driver, layerLinkPath(name, digest)),
+      this.statGlobal(digest),
+    ]);
+    if (!linked || !descriptor) throw new RegistryError('BLOB_UNKNOWN', { digest: digest.text });
     return descriptor;
   }
 
-  /** A stream of the blob's bytes `start`..`end` (inclusive), as seen from repository `name`. */
-  async open(name: string, digest: Digest, start?: number, end?: number): Promise<Readable> {
-    await this.stat(name, digest);
+  /**
+   * Writes the blob's bytes `start`..`end` (inclusive) into `sink` (see {@link StorageDriver.copyTo}); the caller
+   * checked that the blob is part of the repository.
+   * @throws RegistryError BLOB_UNKNOWN when its content is gone
+   */
+  async copyTo(digest: Digest, sink: Writable, start?: number, end?: number): Promise<void> {
     try {
-      return await this.driver.reader(blobDataPath(digest), start, end);
+      await this.driver.copyTo(blobDataPath(digest), sink, start, end);
     } catch (error) {
       if (error instanceof PathNotFoundError) throw new RegistryError('BLOB_UNKNOWN', { digest: digest.text });
       throw error;

@@ -1,7 +1,7 @@
 import { digestOf, parseDigest, type Digest } from '../digest.js';
 import { RegistryError } from '../errors.js';
 import { parseManifest, type ParsedManifest } from '../manifest.js';
-import { isTag } from '../names.js';
+import type { Reference } from '../names.js';
 import { blobDataPath, manifestRevisionLinkPath, manifestRevisionsPath } from '../paths.js';
 import { PathNotFoundError, type StorageDriver } from '../storage/driver.js';
 import type { BlobStore } from './blob-store.js';
@@ -13,6 +13,18 @@ export interface StoredManifest {
   digest: Digest;
   body: Buffer;
   manifest: ParsedManifest;
+}
+
+/** How many references of a manifest are checked at once. */
+const CHECK_BATCH = 16;
+
+/** Runs `tasks` `CHECK_BATCH` at a time and resolves with their results in order. */
+async function inBatches<T>(tasks: (() => Promise<T>)[]): Promise<T[]> {
+  const results: T[] = [];
+  for (let index = 0; index < tasks.length; index += CHECK_BATCH) {
+    results.push(...(await Promise.all(tasks.slice(index, index + CHECK_BATCH).map((task) => task()))));
+  }
+  return results;
 }
 
 /** How many parsed manifests are kept in memory; manifests are immutable, so the cache never goes stale. */
@@ -35,19 +47,28 @@ export class ManifestStore {
   /**
    * Stores a manifest under `reference` (a tag or the manifest's digest).
    * @throws RegistryError MANIFEST_INVALID, DIGEST_INVALID (the body does not have the digest in the URL),
-   * MANIFEST_BLOB_UNKNOWN (a referenced blob or manifest is missing), TAG_INVALID.
+   * MANIFEST_BLOB_UNKNOWN (a referenced blob or manifest is missing).
    */
-  async put(name: string, reference: string, body: Buffer, contentType: string | undefined): Promise<StoredManifest> {
+  async put(
+    name: string,
+    reference: Reference,
+    body: Buffer,
+    contentType: string | undefined,
+  ): Promise<StoredManifest> {
     const manifest = parseManifest(body, contentType);
-    const byDigest = isTag(reference) ? undefined : parseDigest(reference);
+    const byDigest = reference.digest;
     const digest = digestOf(body, byDigest?.algorithm ?? 'sha256');
     if (byDigest && byDigest.hex !== digest.hex) {
       throw new RegistryError('DIGEST_INVALID', { digest: byDigest.text, reason: 'the manifest has another digest' });
     }
     await this.checkReferences(name, manifest);
-    if (!(await this.blobs.touch(digest))) await this.driver.putContent(blobDataPath(digest), body);
-    await writeLink(this.driver, manifestRevisionLinkPath(name, digest), digest);
-    if (!byDigest) await this.tags.tag(name, reference, digest);
+    await Promise.all([
+      this.blobs.touch(digest).then(async (found) => {
+        if (!found) await this.driver.putContent(blobDataPath(digest), body);
+      }),
+      writeLink(this.driver, manifestRevisionLinkPath(name, digest), digest),
+    ]);
+    if (reference.tag !== undefined) await this.tags.tag(name, reference.tag, digest);
     const stored = { digest, body, manifest };
     this.remember(stored);
     return stored;
@@ -55,12 +76,12 @@ export class ManifestStore {
 
   /**
    * The manifest `reference` (tag or digest) names in repository `name`.
-   * @throws RegistryError MANIFEST_UNKNOWN; DIGEST_INVALID for a malformed digest
+   * @throws RegistryError MANIFEST_UNKNOWN
    */
-  async get(name: string, reference: string): Promise<StoredManifest> {
-    const digest = isTag(reference) ? await this.tags.resolve(name, reference) : parseDigest(reference);
+  async get(name: string, reference: Reference): Promise<StoredManifest> {
+    const digest = reference.digest ?? (await this.tags.resolve(name, reference.tag));
     const stored = digest && (await this.getByDigest(name, digest));
-    if (!stored) throw new RegistryError('MANIFEST_UNKNOWN', { reference });
+    if (!stored) throw new RegistryError('MANIFEST_UNKNOWN', { reference: reference.tag ?? reference.digest.text });
     return stored;
   }
 
@@ -85,14 +106,14 @@ export class ManifestStore {
    * Deletes a manifest by digest (with every tag pointing at it), or only a tag.
    * @throws RegistryError MANIFEST_UNKNOWN
    */
-  async delete(name: string, reference: string): Promise<void> {
-    if (isTag(reference)) {
-      await this.tags.untag(name, reference);
+  async delete(name: string, reference: Reference): Promise<void> {
+    const digest = reference.digest;
+    if (digest === undefined) {
+      await this.tags.untag(name, reference.tag);
       return;
     }
-    const digest = parseDigest(reference);
     if (!(await exists(this.driver, manifestRevisionLinkPath(name, digest)))) {
-      throw new RegistryError('MANIFEST_UNKNOWN', { reference });
+      throw new RegistryError('MANIFEST_UNKNOWN', { reference: digest.text });
     }
     for (const tag of await this.tags.pointingAt(name, digest)) await this.tags.untag(name, tag);
     await this.driver.delete(manifestRevisionLinkPath(name, digest).replace(/\/link$/, ''));
@@ -118,20 +139,24 @@ export class ManifestStore {
    * concurrently either sees the touch and keeps it, or has removed it already and the check fails.
    */
   private async checkReferences(name: string, manifest: ParsedManifest): Promise<void> {
-    for (const digest of manifest.blobs) {
-      await this.blobs.touch(digest);
-      try {
-        await this.blobs.stat(name, digest);
-      } catch {
-        throw new RegistryError('MANIFEST_BLOB_UNKNOWN', { digest: digest.text });
-      }
-    }
-    for (const entry of manifest.manifests) {
-      await this.blobs.touch(entry.digest);
-      if (!(await this.getByDigest(name, entry.digest))) {
-        throw new RegistryError('MANIFEST_BLOB_UNKNOWN', { digest: entry.digest.text });
-      }
-    }
+    const present = await inBatches([
+      ...manifest.blobs.map((digest) => async () => {
+        await this.blobs.touch(digest);
+        return this.blobs.stat(name, digest).then(
+          () => undefined,
+          (error: unknown) => {
+            if (error instanceof RegistryError) return digest;
+            throw error;
+          },
+        );
+      }),
+      ...manifest.manifests.map(({ digest }) => async () => {
+        await this.blobs.touch(digest);
+        return (await this.getByDigest(name, digest)) ? undefined : digest;
+      }),
+    ]);
+    const missing = present.find((digest) => digest !== undefined);
+    if (missing) throw new RegistryError('MANIFEST_BLOB_UNKNOWN', { digest: missing.text });
   }
 
   private remember(stored: StoredManifest): void {

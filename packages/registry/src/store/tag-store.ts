@@ -23,8 +23,10 @@ export class TagStore {
 
   /** Points `tag` at `digest`, recording it in the tag's index as the CNCF registry does. */
   async tag(name: string, tag: string, digest: Digest): Promise<void> {
-    await writeLink(this.driver, tagIndexLinkPath(name, tag, digest), digest);
-    await writeLink(this.driver, tagCurrentLinkPath(name, tag), digest);
+    await Promise.all([
+      writeLink(this.driver, tagIndexLinkPath(name, tag, digest), digest),
+      writeLink(this.driver, tagCurrentLinkPath(name, tag), digest),
+    ]);
   }
 
   /** Removes `tag`. @throws RegistryError MANIFEST_UNKNOWN when it does not exist */

@@ -2,6 +2,7 @@ import { randomUUID, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { createDigester, type Digest } from '../digest.js';
 import { RegistryError } from '../errors.js';
+import { bodyBytesReceived } from '../memory.js';
 import { uploadDataPath, uploadPath, uploadStartedAtPath } from '../paths.js';
 import { PathNotFoundError, type StorageDriver } from '../storage/driver.js';
 import type { BlobStore } from './blob-store.js';
@@ -114,7 +115,10 @@ export class UploadStore {
     if (!hash) this.hashes.delete(id);
     let written: number;
     try {
-      written = await this.driver.append(uploadDataPath(name, id), body, hash && ((chunk) => hash.update(chunk)));
+      written = await this.driver.append(uploadDataPath(name, id), body, (chunk) => {
+        hash?.update(chunk);
+        bodyBytesReceived(chunk.length);
+      });
     } catch (error) {
       this.hashes.delete(id);
       throw new RegistryError('BLOB_UPLOAD_INVALID', {
