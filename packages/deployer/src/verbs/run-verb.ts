@@ -81,8 +81,7 @@ export async function runVerb(args: readonly string[], client: AgentClient, io: 
       case 'scale':
         return await scale(rest, client, io);
       case 'restart': {
-        const [app, service, ...extra] = positionals(rest, {}, 1, 'restart APP [SERVICE]').positionals;
-        if (extra.length > 0) throw new UsageError('usage: restart APP [SERVICE]');
+        const [app, service] = positionals(rest, {}, 1, 'restart APP [SERVICE]', 2).positionals;
         return await streamed(
           client,
           io,
@@ -94,8 +93,7 @@ export async function runVerb(args: readonly string[], client: AgentClient, io: 
       case 'deploys':
         return await deploys(rest, client, io);
       case 'rollback': {
-        const [app, id, ...extra] = positionals(rest, {}, 1, 'rollback APP [ID]').positionals;
-        if (extra.length > 0) throw new UsageError('usage: rollback APP [ID]');
+        const [app, id] = positionals(rest, {}, 1, 'rollback APP [ID]', 2).positionals;
         return await streamed(
           client,
           io,
@@ -105,8 +103,7 @@ export async function runVerb(args: readonly string[], client: AgentClient, io: 
         );
       }
       case 'redeploy': {
-        const [app, ...extra] = positionals(rest, {}, 1, 'redeploy APP').positionals;
-        if (extra.length > 0) throw new UsageError('usage: redeploy APP');
+        const [app] = positionals(rest, {}, 1, 'redeploy APP', 1).positionals;
         return await streamed(client, io, 'POST', `/apps/${segment(app)}/redeploy`, {});
       }
       case 'destroy':
