@@ -61,6 +61,7 @@ function printNextSteps(settings: UpSettings): void {
       `      Port ${settings.sshPort}`,
       '      User git',
       '  in your project: git remote add swarmlet git@swarmlet:my-app && git push swarmlet master',
+      '  operate your apps: ssh swarmlet apps (ssh swarmlet help lists the commands; also node packages/cli/dist/main.js apps)',
       '  the core stacks are repositories too: git clone git@swarmlet:registry (also router, deployer)',
       `  the registry: docker push 127.0.0.1:${settings.registryPort}/<image> (no login on this local run)`,
       '  Ctrl-C stops everything.',
