@@ -156,7 +156,7 @@ describe('the agent API for the day-2 verbs', () => {
       ['post', `/v1/apps/${app}/scale`, {}, 'scale needs at least one SERVICE=N'],
       ['post', `/v1/apps/${app}/scale`, { scale: { web: 'x' } }, 'web: replicas must be a number or "default"'],
       ['post', `/v1/apps/${app}/scale`, { scale: { web: 2 } }, `${app} runs no service "web"`],
-      ['post', `/v1/apps/${app}/restart`, { service: 'web' }, /has no service "web"|has no running service/],
+      ['post', `/v1/apps/${app}/restart`, { service: 'web' }, /runs no service "web"|has no running service/],
       ['get', `/v1/apps/${app}/logs?since=nonsense`, undefined, /^--since "nonsense" is neither a duration/],
       ['get', `/v1/apps/${app}/logs?tail=-1`, undefined, /^--tail "-1": give a number of lines/],
       ['get', `/v1/apps/${app}/logs?service=web`, undefined, `${app} runs no service "web"`],

@@ -60,12 +60,7 @@ export function routeAppVerbs(api: Router, deployer: Deployer, operations: AppOp
         `--tail ${JSON.stringify(tailText.slice(0, 40))}: give a number of lines up to ${MAX_TAIL}`,
       );
     }
-    const status = await operations.status(app);
-    if (service !== undefined && !status.services.some((entry) => entry.service === service)) {
-      throw new OperationError(
-        `${app} runs no service ${JSON.stringify(service.slice(0, 80))}${status.services.length ? ` (its services: ${status.services.map((entry) => entry.service).join(', ')})` : ''}`,
-      );
-    }
+    const read = await operations.logs(app, service);
     const stop = new AbortController();
     const body = new PassThrough();
     body.on('error', () => undefined);
@@ -77,20 +72,17 @@ export function routeAppVerbs(api: Router, deployer: Deployer, operations: AppOp
     };
     ctx.type = 'application/x-ndjson';
     ctx.body = body;
-    void operations
-      .logs(
-        app,
-        {
-          ...(service !== undefined && { service }),
-          follow: flag(ctx.query.follow),
-          ...(since !== undefined && { since }),
-          ...(tailText !== undefined && { tail: Number(tailText) }),
-          signal: stop.signal,
-        },
-        (line) => {
-          send({ type: 'line', ...line });
-        },
-      )
+    void read(
+      {
+        follow: flag(ctx.query.follow),
+        ...(since !== undefined && { since }),
+        ...(tailText !== undefined && { tail: Number(tailText) }),
+        signal: stop.signal,
+      },
+      (line) => {
+        send({ type: 'line', ...line });
+      },
+    )
       .then(
         () => {
           send({ type: 'end' });

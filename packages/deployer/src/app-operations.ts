@@ -8,14 +8,15 @@ import type { DeployOrigin, Deployer, RunningDeploy } from './deployer.js';
 import { removeAppImages, removeAppStack, removeAppVolumes } from './docker/app-removal.js';
 import {
   appServices,
+  noSuchService,
   restartServices,
   scaleService,
   stackReplicaCounts,
   type ServiceState,
 } from './docker/app-services.js';
-import { waitForStack } from './docker/converge.js';
+import { describeProgress, waitForStack } from './docker/converge.js';
 import type { RegistryAuth } from './docker/images.js';
-import { followServiceLogs, type LogLine, type LogOptions } from './docker/service-logs.js';
+import { openServiceLogs, type ServiceLogReader } from './docker/service-logs.js';
 import type { DeployRecord } from './history.js';
 import { splitReference } from './image-reference.js';
 import { deleteRepositoryTags } from './registry-tags.js';
@@ -139,10 +140,13 @@ export class AppOperations {
     return { deploy, log: (await this.deployer.history.log(app, id)) ?? '' };
   }
 
-  /** Reads the app's service logs (see {@link followServiceLogs}). */
-  async logs(app: string, options: LogOptions, onLine: (line: LogLine) => void): Promise<void> {
+  /**
+   * The reader of the app's service logs, of one service when `service` is given (see `openServiceLogs`).
+   * @throws UnknownAppError; ServiceChangeError when the app runs no service, or not that one.
+   */
+  async logs(app: string, service: string | undefined): Promise<ServiceLogReader> {
     await this.requireApp(app);
-    await followServiceLogs(this.docker, app, options, onLine);
+    return openServiceLogs(this.docker, app, service);
   }
 
   /** The app's config: every key, with its value only when `reveal`. */
@@ -227,7 +231,11 @@ export class AppOperations {
       const service = services.find((entry) => entry.service === name);
       if (!service) {
         throw new OperationError(
-          `${app} runs no service ${JSON.stringify(name.slice(0, 80))}${services.length ? ` (its services: ${services.map((s) => s.service).join(', ')})` : ''}`,
+          noSuchService(
+            app,
+            name,
+            services.map((entry) => entry.service),
+          ),
         );
       }
       if (service.mode === 'global')
@@ -358,7 +366,7 @@ export class AppOperations {
       app,
       { timeoutMs: this.settings.convergeTimeoutMs, since },
       (progress) => {
-        onLine(progress.map((service) => `${service.service} ${service.running}/${service.desired}`).join(', '));
+        onLine(describeProgress(progress));
       },
     );
     if (converged.ok) return { ok: true, status: 'succeeded' };

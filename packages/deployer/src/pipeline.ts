@@ -9,7 +9,7 @@ import type { LoadedCompose } from './compose/load.js';
 import { appUrls, buildSecretsFor, planBuilds, resolveCompose, type BuildTarget } from './compose/resolve.js';
 import type { DeployResult } from './deploy-stream.js';
 import { pruneBuildCache } from './docker/build-cache.js';
-import { waitForStack } from './docker/converge.js';
+import { describeProgress, waitForStack } from './docker/converge.js';
 import {
   buildImage,
   chooseBuilder,
@@ -258,7 +258,7 @@ export async function runPipeline(
     });
     const converged = await step('converge', () =>
       waitForStack(docker, request.app, { timeoutMs: settings.convergeTimeoutMs, since }, (services) => {
-        onLine(services.map((service) => `${service.service} ${service.running}/${service.desired}`).join(', '));
+        onLine(describeProgress(services));
       }),
     );
     if (!converged.ok) {

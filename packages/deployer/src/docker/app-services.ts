@@ -137,6 +137,12 @@ function describeTask(task: TaskInfo, service: string, global: boolean, hostname
   };
 }
 
+/** What to say when `app` runs no service `service`: the name (cut to 80 characters), then the services it runs. */
+export function noSuchService(app: string, service: string, names: readonly string[]): string {
+  const known = names.length > 0 ? ` (its services: ${[...names].sort().join(', ')})` : '';
+  return `${app} runs no service ${JSON.stringify(service.slice(0, 80))}${known}`;
+}
+
 /** A change to one of an app's services that the swarm refused or that cannot apply. */
 export class ServiceChangeError extends Error {
   constructor(message: string) {
@@ -204,9 +210,12 @@ async function findService(docker: Docker, app: string, service: string): Promis
   const services = await listStackServices(docker, app);
   const found = services.find((info) => info.Spec.Name === `${app}_${service}`);
   if (!found) {
-    const names = services.map((info) => info.Spec.Name.slice(app.length + 1)).sort();
     throw new ServiceChangeError(
-      `${app} has no service ${JSON.stringify(service.slice(0, 80))}${names.length ? ` (its services: ${names.join(', ')})` : ''}`,
+      noSuchService(
+        app,
+        service,
+        services.map((info) => info.Spec.Name.slice(app.length + 1)),
+      ),
     );
   }
   return found;

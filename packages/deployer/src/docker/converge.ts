@@ -9,6 +9,11 @@ export interface ServiceProgress {
   update?: string;
 }
 
+/** Progress as one log line: `app_web 1/2, app_worker 1/1`. */
+export function describeProgress(progress: readonly ServiceProgress[]): string {
+  return progress.map((service) => `${service.service} ${service.running}/${service.desired}`).join(', ');
+}
+
 /** How a stack's convergence ended. */
 export type ConvergeResult =
   { ok: true; services: ServiceProgress[] } | { ok: false; service: string; reason: string; rolledBack: boolean };

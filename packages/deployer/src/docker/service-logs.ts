@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type Docker from 'dockerode';
-import { stackFilter } from './app-services.js';
+import { noSuchService, ServiceChangeError, stackFilter } from './app-services.js';
 
 /** One line an app's service wrote. */
 export interface LogLine {
@@ -13,10 +13,8 @@ export interface LogLine {
   text: string;
 }
 
-/** Which lines {@link followServiceLogs} reads. */
+/** Which lines a {@link ServiceLogReader} reads. */
 export interface LogOptions {
-  /** Only this service (its compose name); every service of the app when undefined. */
-  service?: string;
   follow: boolean;
   /** Unix time in seconds: only lines after it. */
   since?: number;
@@ -39,36 +37,35 @@ interface TaskInfo {
 }
 
 /**
- * Reads the logs of `app`'s services through the Engine API (`docker service logs`: the swarm gathers the lines of
- * tasks on every node), handing each line to `onLine`. Without `follow`, the lines of all services come sorted by
- * time and the promise resolves after the last; with it, lines come as they are written until `signal` aborts,
- * which closes the engine streams at once. Resolves when everything is read or the signal aborted.
- * @throws Error when the app has no such service (naming its services) or the engine refuses.
+ * Reads the logs of the services {@link openServiceLogs} found, handing each line to `onLine`. Without `follow`,
+ * the lines of all services come sorted by time and the promise resolves after the last; with it, lines come as
+ * they are written until `signal` aborts, which closes the engine streams at once. Resolves when everything is read
+ * or the signal aborted.
+ * @throws Error when the engine refuses.
  */
-export async function followServiceLogs(
-  docker: Docker,
-  app: string,
-  options: LogOptions,
-  onLine: (line: LogLine) => void,
-): Promise<void> {
+export type ServiceLogReader = (options: LogOptions, onLine: (line: LogLine) => void) => Promise<void>;
+
+/**
+ * Finds the services of `app` whose logs to read (only `service`, by its compose name, when given) and resolves
+ * with their reader, which reads them through the Engine API (`docker service logs`: the swarm gathers the lines
+ * of tasks on every node).
+ * @throws ServiceChangeError when the app runs no service, or not that one (naming its services).
+ */
+export async function openServiceLogs(docker: Docker, app: string, service?: string): Promise<ServiceLogReader> {
   const services = (await docker.listServices({ filters: stackFilter(app) })) as ServiceInfo[];
-  const chosen = services.filter(
-    (service) => options.service === undefined || service.Spec.Name === `${app}_${options.service}`,
-  );
+  const chosen = services.filter((info) => service === undefined || info.Spec.Name === `${app}_${service}`);
   if (chosen.length === 0) {
-    const names = services.map((service) => service.Spec.Name.slice(app.length + 1)).sort();
-    throw new Error(
-      options.service === undefined
-        ? `${app} runs no service`
-        : `${app} has no service ${JSON.stringify(options.service.slice(0, 80))}${names.length ? ` (its services: ${names.join(', ')})` : ''}`,
-    );
+    const names = services.map((info) => info.Spec.Name.slice(app.length + 1));
+    throw new ServiceChangeError(service === undefined ? `${app} runs no service` : noSuchService(app, service, names));
   }
-  const names = new TaskNames(docker, app, services);
-  const collected: LogLine[] = [];
-  const emit = options.follow ? onLine : (line: LogLine) => collected.push(line);
-  await Promise.all(chosen.map((service) => readService(docker, service, options, names, emit)));
-  collected.sort((a, b) => a.time.localeCompare(b.time));
-  if (!options.signal.aborted) collected.forEach(onLine);
+  return async (options, onLine) => {
+    const names = new TaskNames(docker, app, services);
+    const collected: LogLine[] = [];
+    const emit = options.follow ? onLine : (line: LogLine) => collected.push(line);
+    await Promise.all(chosen.map((info) => readService(docker, info, options, names, emit)));
+    collected.sort((a, b) => a.time.localeCompare(b.time));
+    if (!options.signal.aborted) collected.forEach(onLine);
+  };
 }
 
 async function readService(
