@@ -43,8 +43,7 @@ describe('git push of a docker init-style Node project built with BuildKit', () 
     await ensureStandInImage(docker, 'node');
     platform = await startLocalPlatform(work);
     port = await freePort();
-    await execa('git', ['init', '--quiet', '-b', 'master', repo]);
-    await git('remote', 'add', 'swarmlet', platform.remote(app));
+    await platform.initRepository(repo, app);
   }, 300_000);
 
   afterAll(async () => {

@@ -77,8 +77,7 @@ describe('operating an app over SSH and with the CLI', () => {
     await ensureStandInImage(docker, 'busybox');
     platform = await startLocalPlatform(work);
     port = await freePort();
-    await execa('git', ['init', '--quiet', '-b', 'master', repo]);
-    await platform.git(repo, 'remote', 'add', 'swarmlet', platform.remote(app));
+    await platform.initRepository(repo, app);
     firstCommit = await commitFiles(
       repo,
       {

@@ -51,8 +51,7 @@ describe('git push to the platform started by swarmlet up', () => {
     await ensureStandInImage(docker, 'busybox');
     platform = await startLocalPlatform(work);
     port = await freePort();
-    await execa('git', ['init', '--quiet', '-b', 'master', repo]);
-    await git('remote', 'add', 'swarmlet', platform.remote(app));
+    await platform.initRepository(repo, app);
   }, 180_000);
 
   afterAll(async () => {

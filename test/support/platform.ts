@@ -41,6 +41,8 @@ export interface LocalPlatform {
   cli(args: string[], options?: CommandOptions): ReturnType<typeof run>;
   /** The git remote URL of an app. */
   remote(app: string): string;
+  /** Creates an empty repository at `dir` on `master` whose remote `swarmlet` is the app's. */
+  initRepository(dir: string, app: string): Promise<void>;
   /** Stops `swarmlet up` (SIGINT) and waits for it. */
   stop(): Promise<void>;
 }
@@ -72,6 +74,7 @@ export async function startLocalPlatform(work: string): Promise<LocalPlatform> {
   await waitFor('the receiver to accept SSH', async () =>
     (await execa('ssh-keyscan', ['-p', String(sshPort), '127.0.0.1'], { reject: false })).stdout ? true : undefined,
   );
+  const remote = (app: string) => `ssh://git@127.0.0.1:${sshPort}/${app}`;
   const sshOptions = [
     '-i',
     key,
@@ -96,7 +99,11 @@ export async function startLocalPlatform(work: string): Promise<LocalPlatform> {
     ssh: (args, options = {}) => run('ssh', [...sshOptions, 'git@127.0.0.1', ...args], options),
     git: (cwd, ...args) => gitIn(cwd, args, { GIT_SSH_COMMAND: `ssh ${sshOptions.join(' ')}` }),
     cli: (args, options = {}) => run('node', [join(repoRoot, 'packages/cli/dist/main.js'), ...args], options, env),
-    remote: (app) => `ssh://git@127.0.0.1:${sshPort}/${app}`,
+    remote,
+    initRepository: async (dir, app) => {
+      await execa('git', ['init', '--quiet', '-b', 'master', dir]);
+      await gitIn(dir, ['remote', 'add', 'swarmlet', remote(app)]);
+    },
     stop: async () => {
       platform.kill('SIGINT');
       await platform;
