@@ -32,8 +32,10 @@ describe('swarmlet platform and swarmlet health (the deployer image)', () => {
     expect(before.all).toMatch(/^swarmlet health: the deployer agent does not answer/);
 
     const old = execa('node', [main, 'platform'], { env: envFor('old'), reject: false, all: true });
-    await waitFor('the old platform to be healthy', async () =>
-      (await healthOf('old')).exitCode === 0 ? true : undefined,
+    await waitFor(
+      'the old platform to be healthy',
+      async () => ((await healthOf('old')).exitCode === 0 ? true : undefined),
+      { timeoutMs: 180_000 },
     );
     const oldKey = await waitFor('the old receiver to answer', () => sshBanner(sshPort));
     const repos = join(work, 'data', 'receiver', 'repos');
