@@ -48,8 +48,9 @@ export interface LocalPlatform {
 }
 
 /**
- * Starts `swarmlet up` on free ports with its data under `work/data`, and a new ed25519 key (`work/id_ed25519`,
- * comment `pusher`) as its only authorized key; resolves once the agent answers and the receiver takes SSH.
+ * Starts `swarmlet up` on free ports with its data under `work/data`, without a local router (tests run several
+ * platforms at once; a router would hold one HTTP port), and a new ed25519 key (`work/id_ed25519`, comment
+ * `pusher`) as its only authorized key; resolves once the agent answers and the receiver takes SSH.
  */
 export async function startLocalPlatform(work: string): Promise<LocalPlatform> {
   const [registryPort, agentPort, sshPort] = [await freePort(), await freePort(), await freePort()];
@@ -62,6 +63,7 @@ export async function startLocalPlatform(work: string): Promise<LocalPlatform> {
     SWARMLET_AGENT_PORT: String(agentPort),
     SWARMLET_SSH_PORT: String(sshPort),
     SWARMLET_AUTHORIZED_KEYS: join(work, 'authorized_keys'),
+    SWARMLET_ROUTER: 'none',
   };
   const platform = execa('node', [join(repoRoot, 'packages/cli/dist/main.js'), 'up'], {
     env,

@@ -9,6 +9,11 @@ describe('loadUpSettings', () => {
       sshPort: 2222,
       rootDomain: 'localhost',
       authorizedKeys: '/home/ann/.ssh/authorized_keys',
+      router: 'local',
+      httpPort: 8080,
+      traefikImage: 'traefik:v3.3',
+      traefikNetwork: 'traefik-public',
+      path: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
     });
   });
 
@@ -18,5 +23,6 @@ describe('loadUpSettings', () => {
       registryPort: 5001,
     });
     expect(() => loadUpSettings({ SWARMLET_SSH_PORT: '70000' }, '/x')).toThrow(/SWARMLET_SSH_PORT/);
+    expect(() => loadUpSettings({ SWARMLET_ROUTER: 'traefik' }, '/x')).toThrow(/SWARMLET_ROUTER/);
   });
 });

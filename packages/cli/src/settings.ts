@@ -14,6 +14,11 @@ const schema = z.object({
   ROOT_DOMAIN: z.string().min(1).default('localhost'),
   SWARMLET_AUTHORIZED_KEYS: z.string().min(1).optional(),
   HOME: z.string().min(1).optional(),
+  SWARMLET_ROUTER: z.enum(['local', 'none']).default('local'),
+  SWARMLET_HTTP_PORT: port.default(8080),
+  SWARMLET_TRAEFIK_IMAGE: z.string().min(1).default('traefik:v3.3'),
+  TRAEFIK_NETWORK: z.string().min(1).default('traefik-public'),
+  PATH: z.string().min(1).default('/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'),
 });
 
 /** What `swarmlet up` runs with: the embedded defaults, overridden by environment variables. */
@@ -26,12 +31,20 @@ export interface UpSettings {
   rootDomain: string;
   /** The `authorized_keys` file whose keys may push. */
   authorizedKeys: string;
+  /** `SWARMLET_ROUTER`: `local` runs the local router when its image can be had; `none` never does. */
+  router: 'local' | 'none';
+  httpPort: number;
+  traefikImage: string;
+  traefikNetwork: string;
+  path: string;
 }
 
 /**
  * Reads `swarmlet up`'s settings from the environment (`SWARMLET_DATA_DIR` default `./.swarmlet`,
  * `SWARMLET_REGISTRY_PORT` 5000, `SWARMLET_AGENT_PORT` 8787, `SWARMLET_SSH_PORT` 2222, `ROOT_DOMAIN` localhost,
- * `SWARMLET_AUTHORIZED_KEYS` default `~/.ssh/authorized_keys`), resolving paths against `cwd`. Pure.
+ * `SWARMLET_AUTHORIZED_KEYS` default `~/.ssh/authorized_keys`, `SWARMLET_ROUTER` `local` or `none`,
+ * `SWARMLET_HTTP_PORT` 8080, `SWARMLET_TRAEFIK_IMAGE` `traefik:v3.3`, `TRAEFIK_NETWORK` `traefik-public`, `PATH`),
+ * resolving paths against `cwd`. Pure.
  * @throws ConfigError naming the variable that is invalid.
  */
 export function loadUpSettings(env: Env, cwd: string): UpSettings {
@@ -46,6 +59,11 @@ export function loadUpSettings(env: Env, cwd: string): UpSettings {
       cwd,
       parsed.SWARMLET_AUTHORIZED_KEYS ?? join(parsed.HOME ?? homedir(), '.ssh', 'authorized_keys'),
     ),
+    router: parsed.SWARMLET_ROUTER,
+    httpPort: parsed.SWARMLET_HTTP_PORT,
+    traefikImage: parsed.SWARMLET_TRAEFIK_IMAGE,
+    traefikNetwork: parsed.TRAEFIK_NETWORK,
+    path: parsed.PATH,
   };
 }
 

@@ -1,7 +1,8 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '@swarmlet/common';
-import { connectEngine, ensureSwarm } from '@swarmlet/deployer';
+import { connectEngine, ensureOverlayNetwork, ensureSwarm } from '@swarmlet/deployer';
+import { startLocalRouter } from './local-router.js';
 import { BUNDLED_STACKS_DIR, ensureToken, packageMain, startPart, superviseParts } from './processes.js';
 import type { UpSettings } from './settings.js';
 
@@ -9,12 +10,28 @@ import type { UpSettings } from './settings.js';
  * Runs the platform from source on this machine: checks the Docker engine and initialises a swarm when none is
  * active, then starts the registry, the deployer agent and the git receiver as child processes of this one, wired
  * together (the agent's token is made once and kept in the data directory; the receiver seeds the core
- * repositories from the repository's `stacks/`). Resolves with the exit code as {@link superviseParts} does.
+ * repositories from the repository's `stacks/`). Makes the Traefik network and runs the local router when its
+ * image can be had (see `local-router.ts`). Resolves with the exit code as {@link superviseParts} does.
  */
 export async function up(settings: UpSettings, log: Logger): Promise<number> {
   const docker = connectEngine();
   if (await ensureSwarm(docker)) log.info('initialised a single-node swarm on this engine');
   await mkdir(settings.dataDir, { recursive: true, mode: 0o700 });
+  if (await ensureOverlayNetwork(docker, settings.traefikNetwork)) {
+    log.info({ network: settings.traefikNetwork }, 'created the network the router reaches apps through');
+  }
+  const router = await startLocalRouter(
+    docker,
+    {
+      wanted: settings.router,
+      image: settings.traefikImage,
+      httpPort: settings.httpPort,
+      traefikNetwork: settings.traefikNetwork,
+      dataDir: settings.dataDir,
+      path: settings.path,
+    },
+    log,
+  );
   const tokenFile = await ensureToken(join(settings.dataDir, 'agent-token'));
   const agentUrl = `http://127.0.0.1:${settings.agentPort}`;
   const parts = [
@@ -30,6 +47,9 @@ export async function up(settings: UpSettings, log: Logger): Promise<number> {
       SWARMLET_REPOS_DIR: join(settings.dataDir, 'receiver', 'repos'),
       SWARMLET_REGISTRY: `127.0.0.1:${settings.registryPort}`,
       ROOT_DOMAIN: settings.rootDomain,
+      TRAEFIK_NETWORK: settings.traefikNetwork,
+      SWARMLET_ROUTER: router.kind,
+      SWARMLET_HTTP_PORT: String(settings.httpPort),
     }),
     startPart('receiver', packageMain('@swarmlet/receiver'), ['serve'], {
       SWARMLET_DATA_DIR: join(settings.dataDir, 'receiver'),
@@ -40,11 +60,11 @@ export async function up(settings: UpSettings, log: Logger): Promise<number> {
       SWARMLET_STACKS_DIR: BUNDLED_STACKS_DIR,
     }),
   ];
-  printNextSteps(settings);
+  printNextSteps(settings, router.kind === 'local');
   return superviseParts(parts, log);
 }
 
-function printNextSteps(settings: UpSettings): void {
+function printNextSteps(settings: UpSettings, routed: boolean): void {
   process.stdout.write(
     [
       '',
@@ -53,6 +73,9 @@ function printNextSteps(settings: UpSettings): void {
       `  deployer agent  http://127.0.0.1:${settings.agentPort}/health`,
       `  git receiver    ssh://git@127.0.0.1:${settings.sshPort} (keys from ${settings.authorizedKeys})`,
       `  ROOT_DOMAIN     ${settings.rootDomain}`,
+      routed
+        ? `  router          http://APP.${settings.rootDomain}:${String(settings.httpPort)}`
+        : '  router          none (its image cannot be had here): deploys print their published ports',
       '',
       'Next:',
       '  add to ~/.ssh/config:',

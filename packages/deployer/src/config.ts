@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { listenAddressSchema, validateConfig, type Env, type ListenAddress } from '@swarmlet/common';
 import { z } from 'zod';
+import type { RouterSettings } from './routing.js';
 
 const seconds = z.coerce.number().int().positive();
 
@@ -43,6 +44,8 @@ const schema = z.object({
   SWARMLET_DEPLOY_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   SWARMLET_BUILDER: z.enum(['auto', 'buildkit', 'classic']).default('auto'),
   SWARMLET_BUILD_CACHE_LIMIT: size.prefault('10GiB'),
+  SWARMLET_ROUTER: z.enum(['traefik', 'local', 'none']).default('traefik'),
+  SWARMLET_HTTP_PORT: z.coerce.number().int().min(1).max(65535).default(8080),
 });
 
 /** The deployer agent's settings. */
@@ -77,6 +80,8 @@ export interface AgentConfig {
   builder: 'auto' | 'buildkit' | 'classic';
   /** `SWARMLET_BUILD_CACHE_LIMIT`: the BuildKit cache is pruned down to it after a build; 0 never prunes. */
   buildCacheLimitBytes: number;
+  /** `SWARMLET_ROUTER` (`traefik`) and `SWARMLET_HTTP_PORT` (8080, for `local`): what routes HTTP to the apps. */
+  router: RouterSettings;
 }
 
 /**
@@ -87,7 +92,8 @@ export interface AgentConfig {
  * `TRAEFIK_NETWORK`, `SWARMLET_VERSION` (`latest`), `SWARMLET_PUBLISH_MODE` (`ingress`), `PATH`,
  * `SWARMLET_CONVERGE_TIMEOUT_SECONDS` (300), `SWARMLET_ENTRYPOINT_TIMEOUT_SECONDS` (120),
  * `SWARMLET_DEPLOY_CONCURRENCY` (2), `SWARMLET_BUILDER` (`auto`), `SWARMLET_BUILD_CACHE_LIMIT` (`10GiB`; KiB, MiB,
- * GiB, TiB or bytes). Pure.
+ * GiB, TiB or bytes), `SWARMLET_ROUTER` (`traefik`: the router core stack; `local`: a plain-HTTP Traefik on
+ * `SWARMLET_HTTP_PORT`, 8080; `none`: no router, deploys report published ports). Pure.
  * @throws ConfigError naming the variable that is invalid.
  */
 export function loadAgentConfig(env: Env, cwd = '/'): AgentConfig {
@@ -114,5 +120,9 @@ export function loadAgentConfig(env: Env, cwd = '/'): AgentConfig {
     concurrency: parsed.SWARMLET_DEPLOY_CONCURRENCY,
     builder: parsed.SWARMLET_BUILDER,
     buildCacheLimitBytes: parsed.SWARMLET_BUILD_CACHE_LIMIT,
+    router:
+      parsed.SWARMLET_ROUTER === 'local'
+        ? { kind: 'local', httpPort: parsed.SWARMLET_HTTP_PORT }
+        : { kind: parsed.SWARMLET_ROUTER },
   };
 }

@@ -77,3 +77,5 @@ export { AgentClient, AgentError, type AgentTarget } from './verbs/agent-client.
 export { isVerb, runVerb, VERB_USAGE, type ExitStatus, type VerbIo } from './verbs/run-verb.js';
 export { ShellWordsError, splitShellWords } from './verbs/shell-words.js';
 export { parseSince, SinceError } from './log-since.js';
+export { ensureOverlayNetwork, imageUnavailable } from './docker/router-support.js';
+export { PRODUCTION_ROUTER, reachability, routeLabels, type RouterKind, type RouterSettings } from './routing.js';

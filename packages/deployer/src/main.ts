@@ -41,6 +41,7 @@ runMain('swarmlet-deployer', async (argv) => {
     convergeTimeoutMs: config.convergeTimeoutMs,
     builder: config.builder,
     buildCacheLimitBytes: config.buildCacheLimitBytes,
+    router: config.router,
     entrypointTimeoutMs: config.entrypointTimeoutMs,
     concurrency: config.concurrency,
   });

@@ -1,12 +1,24 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type Docker from 'dockerode';
+import yaml from 'js-yaml';
 import type { AppSettings } from './app-settings.js';
 import type { BuildContext } from './build-context.js';
 import { checkoutCommit } from './checkout.js';
 import type { Variables } from './compose/interpolate.js';
 import type { LoadedCompose } from './compose/load.js';
-import { appUrls, buildSecretsFor, planBuilds, resolveCompose, type BuildTarget } from './compose/resolve.js';
+import {
+  dockerfileApp,
+  DOCKERFILE,
+  DOCKERFILE_SERVICE,
+  lowestExposedPort,
+  missingPortMessage,
+  withRoutePort,
+  type DockerfileApp,
+  type DockerfileAppOptions,
+} from './compose/dockerfile-app.js';
+import { NoComposeFileError } from './compose/load.js';
+import { buildSecretsFor, planBuilds, resolveCompose, type BuildTarget, type ComposeFile } from './compose/resolve.js';
 import type { DeployResult } from './deploy-stream.js';
 import { pruneBuildCache } from './docker/build-cache.js';
 import { describeProgress, waitForStack } from './docker/converge.js';
@@ -19,8 +31,10 @@ import {
   type BuilderSetting,
   type RegistryAuth,
 } from './docker/images.js';
+import { imageExposedPorts } from './docker/image-ports.js';
 import { deployStack } from './docker/stack.js';
 import type { DeployEnvironment, PlatformVariables, VariableSource } from './environment/assemble.js';
+import { PRODUCTION_ROUTER, reachability, type RouterSettings } from './routing.js';
 
 /** A request to deploy an app's repository at a commit. */
 export interface DeployRequest {
@@ -67,6 +81,8 @@ export interface PipelineSettings {
   builder?: BuilderSetting;
   /** The BuildKit cache is pruned down to this many bytes after the builds (default 10 GiB; 0: never). */
   buildCacheLimitBytes?: number;
+  /** What routes HTTP to the apps: labels of Dockerfile apps and the URLs a deploy reports ({@link PRODUCTION_ROUTER}). */
+  router?: RouterSettings;
 }
 
 /** The build cache limit when the settings give none: 10 GiB. */
@@ -151,13 +167,30 @@ export async function runPipeline(
       branch: request.branch,
       path: settings.path,
     };
-    const { env } = await step('environment', async () => {
+    const environment = await step('environment', async () => {
       const assembled = await project.environment(tree, platform, appSettings.config, onLine);
       for (const line of describeSources(assembled.sources)) onLine(line);
       return assembled;
     });
-    const { file: composeFile, compose } = await step('compose', () => project.loadCompose(tree, env));
-    onLine(`read ${composeFile}: ${Object.keys(compose.services).join(', ')}`);
+    const { env } = environment;
+    const router = settings.router ?? PRODUCTION_ROUTER;
+    const loaded = await step('compose', () =>
+      loadProjectCompose(tree, project, {
+        app: request.app,
+        environment,
+        rootDomain: settings.rootDomain,
+        registry: env.SWARMLET_REGISTRY ?? settings.registry,
+        traefikNetwork: settings.traefikNetwork,
+        router,
+      }),
+    );
+    const composeFile = loaded.file;
+    let { compose } = loaded;
+    onLine(
+      loaded.generated
+        ? `no compose file: deploying ${DOCKERFILE} as the service ${DOCKERFILE_SERVICE}`
+        : `read ${composeFile}: ${Object.keys(compose.services).join(', ')}`,
+    );
     const planned = planBuilds(compose, request.app, env.SWARMLET_REGISTRY ?? settings.registry, commit);
     const images: Record<string, string> = {};
     const reused = reusableImages(planned, request.reuseImages ?? []);
@@ -234,6 +267,13 @@ export async function runPipeline(
         }
       });
     }
+    if (loaded.generated) {
+      const port = await routePort(docker, request.app, loaded.generated, images, onLine);
+      compose = withRoutePort(compose, request.app, port);
+      onLine(`the compose file made for ${DOCKERFILE} (commit it as docker-compose.yml to take control):`);
+      const text = yaml.dump(withRoutePort(loaded.generated.template, request.app, port), { lineWidth: -1 });
+      for (const line of text.trimEnd().split('\n')) onLine(`    ${line}`);
+    }
     const resolve = (maskConfig: boolean) =>
       resolveCompose(compose, {
         app: request.app,
@@ -265,17 +305,61 @@ export async function runPipeline(
       const back = converged.rolledBack ? '; the previous version was restored and keeps serving' : '';
       throw new Error(`converge: service ${converged.service} failed: ${converged.reason}${back}`);
     }
-    report.urls = appUrls(compose);
+    const reached = reachability(compose, router);
+    report.urls = reached.urls;
     report.ok = true;
     report.status = 'succeeded';
     for (const image of report.images) onLine(`image ${image.service}: ${image.reference}@${image.digest}`);
     onLine(`steps: ${report.steps.map((entry) => `${entry.step} ${(entry.ms / 1000).toFixed(1)} s`).join(', ')}`);
     for (const url of report.urls) onLine(`deployed to ${url}`);
+    for (const note of reached.notes) onLine(note);
   } catch (error) {
     report.error = (error as Error).message;
     onLine(`deploy failed: ${report.error}`);
   }
   return report;
+}
+
+/** A compose file as a deploy uses it: the project's, or one made for its Dockerfile. */
+interface ProjectCompose {
+  file: string;
+  compose: ComposeFile;
+  /** Set when the compose file was made for a Dockerfile-only repository. */
+  generated?: DockerfileApp;
+}
+
+/** The project's compose file, or when it has none, the one made for its Dockerfile (see `dockerfile-app.ts`). */
+async function loadProjectCompose(
+  tree: string,
+  project: ProjectSteps,
+  options: DockerfileAppOptions,
+): Promise<ProjectCompose> {
+  try {
+    return await project.loadCompose(tree, options.environment.env);
+  } catch (error) {
+    if (!(error instanceof NoComposeFileError)) throw error;
+    const generated = await dockerfileApp(tree, options);
+    return { file: DOCKERFILE, compose: generated.compose, generated };
+  }
+}
+
+/** The port a Dockerfile app's route sends requests to: `PORT`, the Dockerfile's `EXPOSE`, or its image's. */
+async function routePort(
+  docker: Docker,
+  app: string,
+  generated: DockerfileApp,
+  images: Record<string, string>,
+  onLine: (line: string) => void,
+): Promise<number> {
+  let { port, portSource } = generated;
+  const image = images[DOCKERFILE_SERVICE];
+  if (port === undefined && image !== undefined) {
+    port = lowestExposedPort(await imageExposedPorts(docker, image));
+    portSource = "the image's EXPOSE";
+  }
+  if (port === undefined) throw new Error(`compose: ${missingPortMessage(app)}`);
+  onLine(`routing ${DOCKERFILE_SERVICE} to port ${String(port)} (${portSource ?? ''})`);
+  return port;
 }
 
 /** The environment's variable names by where they came from, one line per source; never a value. */

@@ -18,6 +18,14 @@ const COMPOSE_SCHEMA = yaml.CORE_SCHEMA.extend({
   implicit: [new yaml.Type('tag:yaml.org,2002:merge', { kind: 'scalar', resolve: (data: unknown) => data === '<<' })],
 });
 
+/** The repository has none of {@link COMPOSE_FILE_NAMES} and `COMPOSE_FILE` is not set. */
+export class NoComposeFileError extends ComposeError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NoComposeFileError';
+  }
+}
+
 /** A project's compose file, read and ready for the build and deploy steps. */
 export interface LoadedCompose {
   /** The file as named in messages: its path relative to the work tree. */
@@ -33,7 +41,7 @@ export interface LoadedCompose {
  * symbolic links), else the first of {@link COMPOSE_FILE_NAMES} present. Values are interpolated with `env` as
  * Docker Compose does (see `interpolate.ts`), typed fields get their types back (`typed-fields.ts`), and the
  * shape is checked (`shape.ts`).
- * @throws ComposeError: no compose file (listing the names looked for); `COMPOSE_FILE` naming several files, a
+ * @throws NoComposeFileError when there is no compose file (listing the names looked for); ComposeError: `COMPOSE_FILE` naming several files, a
  * missing file or one outside the tree; invalid YAML (naming the file, line and column); a missing required
  * variable or a malformed `${…}` (naming the path in the file, the variable and the file); a wrong shape.
  */
@@ -78,7 +86,7 @@ async function locate(tree: string, env: Variables): Promise<{ file: string; pat
     const path = await inTree(tree, file, `${file} leads outside the repository`);
     if (path !== undefined) return { file, path };
   }
-  throw new ComposeError(`no compose file in the repository: looked for ${COMPOSE_FILE_NAMES.join(', ')}`);
+  throw new NoComposeFileError(`no compose file in the repository: looked for ${COMPOSE_FILE_NAMES.join(', ')}`);
 }
 
 async function inTree(tree: string, file: string, outside: string): Promise<string | undefined> {
