@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { createAgentApp } from './agent.js';
+import { NodeOperations } from './node-operations.js';
 import { AppOperations } from './app-operations.js';
 import { Deployer } from './deployer.js';
 import { connectEngine } from './docker/engine.js';
@@ -40,7 +41,7 @@ describe('the agent API for the day-2 verbs', () => {
     path: process.env.PATH ?? '/usr/bin:/bin',
     convergeTimeoutMs: 10_000,
   });
-  const server = createAgentApp(docker, { deployer, operations }, TOKEN).callback();
+  const server = createAgentApp(docker, { deployer, operations, nodes: new NodeOperations(docker) }, TOKEN).callback();
   const app = `api-${process.pid}`;
   const auth = { Authorization: `Bearer ${TOKEN}` };
   const route = (method: string, path: string) => {
@@ -78,6 +79,10 @@ describe('the agent API for the day-2 verbs', () => {
       ['post', `/v1/apps/${app}/redeploy`],
       ['post', `/v1/apps/${app}/rollback`],
       ['delete', `/v1/apps/${app}`],
+      ['get', '/v1/nodes'],
+      ['get', '/v1/nodes/join-command'],
+      ['post', '/v1/nodes/self/availability'],
+      ['post', '/v1/nodes/self/labels'],
     ];
     for (const [method, path] of routes) {
       for (const headers of [{}, { Authorization: 'Bearer wrong' }]) {
@@ -86,6 +91,27 @@ describe('the agent API for the day-2 verbs', () => {
         expect(JSON.stringify(response.body)).not.toContain('value-only-get-shows');
       }
     }
+  });
+
+  it('answers 404 for an unknown node and 400 for a malformed node change, changing nothing', async () => {
+    const unknown = await request(server)
+      .post(`/v1/nodes/no-such-node-${process.pid}/availability`)
+      .set(auth)
+      .send({ availability: 'drain' });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body).toEqual({
+      error: `no node "no-such-node-${process.pid}" in this swarm: \`nodes\` lists them`,
+    });
+    for (const [path, body] of [
+      ['/v1/nodes/self/availability', { availability: 'sideways' }],
+      ['/v1/nodes/self/labels', { key: 7, value: 'x' }],
+      ['/v1/nodes/self/labels', { key: 'ok', value: 7 }],
+    ] as const) {
+      const refused = await request(server).post(path).set(auth).send(body);
+      expect({ path, status: refused.status }).toEqual({ path, status: 400 });
+    }
+    const role = await request(server).get('/v1/nodes/join-command?role=boss').set(auth);
+    expect(role.status).toBe(400);
   });
 
   it('answers 404 naming `apps` for an app that does not exist, on every route', async () => {

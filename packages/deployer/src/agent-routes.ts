@@ -180,7 +180,8 @@ function optionalString(value: unknown, name: string): string | undefined {
   return value;
 }
 
-async function readJson(request: IncomingMessage): Promise<Record<string, unknown>> {
+/** The request's JSON object body (256 KiB at most; empty is `{}`). @throws OperationError for anything else. */
+export async function readJson(request: IncomingMessage): Promise<Record<string, unknown>> {
   if (Number(request.headers['content-length'] ?? 0) > MAX_REQUEST_BYTES) {
     throw new OperationError(`the request is larger than ${MAX_REQUEST_BYTES / 1024} KiB`);
   }

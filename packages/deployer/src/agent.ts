@@ -6,16 +6,19 @@ import { routeAppVerbs } from './agent-routes.js';
 import { UnknownAppError, type AppOperations } from './app-operations.js';
 import type { Deployer } from './deployer.js';
 import { describeEngine } from './docker/engine.js';
+import { NoSuchNodeError } from './docker/nodes.js';
+import type { NodeOperations } from './node-operations.js';
+import { routeNodeVerbs } from './node-routes.js';
 
 /**
  * The deployer agent's HTTP API, for the receiver, the CLI, the dashboard and webhooks. `GET /health` is open:
  * 200 with the engine's status, 503 with the reason when the engine does not answer. Everything under `/v1` needs
- * `Authorization: Bearer <token>` (401 otherwise); its routes are listed in `agent-routes.ts`. Errors are
+ * `Authorization: Bearer <token>` (401 otherwise); its routes are listed in `agent-routes.ts` and `node-routes.ts`. Errors are
  * `{"error": "…"}`: 404 for an unknown app, 400 for other refused input, and nothing has changed then.
  */
 export function createAgentApp(
   docker: Docker,
-  services?: { deployer: Deployer; operations: AppOperations },
+  services?: { deployer: Deployer; operations: AppOperations; nodes?: NodeOperations },
   token?: string,
 ): Koa {
   const app = new Koa();
@@ -40,11 +43,12 @@ export function createAgentApp(
       try {
         await next();
       } catch (error) {
-        ctx.status = error instanceof UnknownAppError ? 404 : 400;
+        ctx.status = error instanceof UnknownAppError || error instanceof NoSuchNodeError ? 404 : 400;
         ctx.body = { error: (error as Error).message };
       }
     });
     routeAppVerbs(api, services.deployer, services.operations);
+    if (services.nodes) routeNodeVerbs(api, services.nodes);
     router.use(api.routes(), api.allowedMethods());
   }
   app.use(router.routes());

@@ -7,6 +7,7 @@ import { createAgentApp } from './agent.js';
 import { AppOperations } from './app-operations.js';
 import { loadAgentConfig, type AgentConfig } from './config.js';
 import { Deployer } from './deployer.js';
+import { NodeOperations } from './node-operations.js';
 import { writeDockerConfig } from './docker/credentials.js';
 import { connectEngine } from './docker/engine.js';
 import type { RegistryAuth } from './docker/images.js';
@@ -54,7 +55,9 @@ runMain('swarmlet-deployer', async (argv) => {
     convergeTimeoutMs: config.convergeTimeoutMs,
   });
   if (!token) log.warn('SWARMLET_AGENT_TOKEN_FILE is not set: the deploy API (/v1) is off');
-  const server = createServer(createAgentApp(docker, { deployer, operations }, token).callback());
+  const server = createServer(
+    createAgentApp(docker, { deployer, operations, nodes: new NodeOperations(docker) }, token).callback(),
+  );
   log.info({ port: await listen(server, config.listen), registry: config.registry }, 'deployer agent listening');
   log.info({ signal: await untilSignal() }, 'stopping');
   await closeServer(server);

@@ -37,6 +37,15 @@ export class AgentClient {
   }
 
   /**
+   * Sends a change that the agent answers with JSON at once (no deploy stream).
+   * @throws AgentError as {@link json} does.
+   */
+  async change<T>(method: 'POST' | 'DELETE', path: string, body: unknown, signal?: AbortSignal): Promise<T> {
+    const response = await this.send(method, path, body, signal);
+    return (await response.json()) as T;
+  }
+
+  /**
    * Sends a request that answers a deploy stream, handing each log line to `onLine`; resolves with the result.
    * @throws AgentError as {@link json} does, or when the stream breaks off.
    */

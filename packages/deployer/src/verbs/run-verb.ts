@@ -1,4 +1,3 @@
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { AppStatus, AppSummary } from '../app-operations.js';
 import { CONFIG_KEY } from '../app-settings.js';
 import type { DeployResult } from '../deploy-stream.js';
@@ -6,6 +5,8 @@ import type { LogLine } from '../docker/service-logs.js';
 import type { DeployRecord } from '../history.js';
 import { AgentError, type AgentClient } from './agent-client.js';
 import { renderApps, renderDeploy, renderDeploys, renderLogLine, renderStatus } from './render.js';
+import { NODES_USAGE, runNodes } from './node-verb.js';
+import { JSON_FLAG, positionals, print, segment, UsageError, ValueError } from './verb-args.js';
 
 /** Where a verb reads its input and writes its answer. */
 export interface VerbIo {
@@ -35,12 +36,11 @@ export const VERB_USAGE: readonly string[] = [
   'rollback APP [ID]                              deploy an earlier version again (default: the previous)',
   'redeploy APP                                   deploy the deployed commit again with the current config',
   'destroy APP --confirm APP [--volumes]          remove the app and everything the platform keeps of it',
+  ...NODES_USAGE,
 ];
 
 /** The exit status of a verb: 0 done, 1 failed or refused, 2 usage. */
 export type ExitStatus = 0 | 1 | 2;
-
-class UsageError extends Error {}
 
 const VERBS = new Set([
   'apps',
@@ -53,6 +53,7 @@ const VERBS = new Set([
   'rollback',
   'redeploy',
   'destroy',
+  'nodes',
 ]);
 
 /** Whether `verb` is one that {@link runVerb} runs. */
@@ -108,6 +109,8 @@ export async function runVerb(args: readonly string[], client: AgentClient, io: 
       }
       case 'destroy':
         return await destroy(rest, client, io);
+      case 'nodes':
+        return await runNodes(rest, client, io);
       default:
         io.error(
           verb === undefined
@@ -128,10 +131,6 @@ export async function runVerb(args: readonly string[], client: AgentClient, io: 
     throw error;
   }
 }
-
-class ValueError extends Error {}
-
-const JSON_FLAG = { json: { type: 'boolean' } } as const;
 
 async function apps(args: string[], client: AgentClient, io: VerbIo): Promise<ExitStatus> {
   const { values } = positionals(args, JSON_FLAG, 0, 'apps [--json]', 0);
@@ -336,11 +335,6 @@ async function streamed(
   );
 }
 
-function print(io: VerbIo, json: boolean, data: unknown, lines: () => string[]): ExitStatus {
-  io.write(json ? `${JSON.stringify(data, null, 2)}\n` : `${lines().join('\n')}\n`);
-  return 0;
-}
-
 function checkKey(key: string): string {
   if (!CONFIG_KEY.test(key)) {
     throw new UsageError(
@@ -348,34 +342,4 @@ function checkKey(key: string): string {
     );
   }
   return key;
-}
-
-/** A path segment: the agent checks names itself, this only keeps the URL whole. */
-function segment(value: string | undefined): string {
-  return encodeURIComponent(value ?? '');
-}
-
-type Options = NonNullable<ParseArgsConfig['options']>;
-
-/**
- * Parses a verb's arguments with `options`: at least `min` positionals and, when given, at most `max`.
- * @throws UsageError with the verb's usage.
- */
-function positionals(
-  args: readonly string[],
-  options: Options,
-  min: number,
-  usage: string,
-  max?: number,
-): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
-  let parsed: { values: Record<string, unknown>; positionals: string[] };
-  try {
-    parsed = parseArgs({ args: [...args], options, allowPositionals: true, strict: true });
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message.split('\n')[0] ?? ''}; usage: ${usage}`);
-  }
-  if (parsed.positionals.length < min || (max !== undefined && parsed.positionals.length > max)) {
-    throw new UsageError(`usage: ${usage}`);
-  }
-  return { values: parsed.values as Record<string, string | boolean | undefined>, positionals: parsed.positionals };
 }
