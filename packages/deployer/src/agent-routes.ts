@@ -27,7 +27,9 @@ const MAX_TAIL = 100_000;
  *   `POST /apps/<app>/deploys` `{repository, commit, branch, objectDirectories?}`, `POST /apps/<app>/redeploy`,
  *   `POST /apps/<app>/rollback` `{deploy?}`, `POST /apps/<app>/config` `{set?: {K: v}, unset?: [K], deploy?: bool}`,
  *   `POST /apps/<app>/scale` `{scale: {service: n|"default"}}`, `POST /apps/<app>/restart` `{service?}`,
- *   `DELETE /apps/<app>` `{confirm: "<app>", volumes?: bool}`.
+ *   `DELETE /apps/<app>` `{confirm: "<app>", volumes?: bool}`;
+ * - `POST /apps/<app>/cancel` → `{app, cancelled?: <record>, stoppedChange, dropped}` once what held the app's
+ *   turn has stopped (see `Deployer.cancel`); nothing running is an answer too, not an error.
  * Input that is refused before anything ran answers 400 (404 for an unknown app) with `{error}`. Who asks is the
  * {@link ACTOR_HEADER} header, kept in the deploy records.
  */
@@ -145,6 +147,13 @@ export function routeAppVerbs(api: Router, deployer: Deployer, operations: AppOp
     const service = body.service === undefined ? undefined : requireString(body, 'service');
     await stream(ctx, (onLine) => operations.restart(app, service, onLine));
   });
+  api.post('/apps/:app/cancel', async (ctx) => {
+    const app = appParam(ctx);
+    await operations.requireApp(app);
+    const { cancelled, ...outcome } = await deployer.cancel(app, actorOf(ctx));
+    const { resolvedCompose: _compose, ...record } = cancelled ?? {};
+    ctx.body = { ...outcome, ...(cancelled && { cancelled: record }) };
+  });
   api.delete('/apps/:app', async (ctx) => {
     const app = appParam(ctx);
     const body = await readJson(ctx.req);
@@ -166,8 +175,14 @@ function appParam(ctx: Context): string {
 }
 
 function origin(ctx: Context, trigger: DeployTrigger): DeployOrigin {
+  const by = actorOf(ctx);
+  return { trigger, ...(by !== undefined && { by }) };
+}
+
+/** Who asks, from the {@link ACTOR_HEADER} header: printable ASCII, at most 200 characters. */
+function actorOf(ctx: Context): string | undefined {
   const actor = ctx.get(ACTOR_HEADER).slice(0, 200);
-  return { trigger, ...(/^[\x20-\x7e]+$/.test(actor) && { by: actor }) };
+  return /^[\x20-\x7e]+$/.test(actor) ? actor : undefined;
 }
 
 function flag(value: unknown): boolean {

@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { isAppName, validateAppName } from './app-name.js';
 import { validateConfigKey, type AppSettings } from './app-settings.js';
+import { validateLimitSettings } from './deploy-limits.js';
+import { stopOf } from './deploy-stop.js';
 import type { DeployResult } from './deploy-stream.js';
 import type { DeployOrigin, Deployer, RunningDeploy } from './deployer.js';
 import { removeAppImages, removeAppStack, removeAppVolumes } from './docker/app-removal.js';
@@ -14,7 +16,7 @@ import {
   stackReplicaCounts,
   type ServiceState,
 } from './docker/app-services.js';
-import { describeProgress, waitForStack } from './docker/converge.js';
+import { describeProgress, waitForStack, type ConvergeResult } from './docker/converge.js';
 import type { RegistryAuth } from './docker/images.js';
 import { openServiceLogs, type ServiceLogReader } from './docker/service-logs.js';
 import type { DeployRecord } from './history.js';
@@ -57,6 +59,11 @@ export interface AppSummary {
 export interface AppStatus extends AppSummary {
   services: (ServiceState & { scaleOverride?: number })[];
   scale: Record<string, number>;
+  /** The newest finished deploy, when it did not succeed: how and where it ended (an interrupted one included). */
+  lastDeploy?: Pick<
+    DeployRecord,
+    'id' | 'commit' | 'status' | 'step' | 'error' | 'finishedAt' | 'interruptedAt' | 'stackDeployedAt'
+  >;
 }
 
 /** Where the operations find what the platform keeps besides the deployer's own. */
@@ -110,13 +117,31 @@ export class AppOperations {
   /** The app's services and tasks as they run now, what is deployed and deploying, and its scale overrides. */
   async status(app: string): Promise<AppStatus> {
     await this.requireApp(app);
-    const [services, settings] = await Promise.all([appServices(this.docker, app), this.deployer.appSettings.get(app)]);
+    const [services, settings, records] = await Promise.all([
+      appServices(this.docker, app),
+      this.deployer.appSettings.get(app),
+      this.deployer.history.list(app),
+    ]);
     const totals = services.reduce(
       (sum, service) => ({ running: sum.running + service.running, desired: sum.desired + service.desired }),
       { running: 0, desired: 0 },
     );
+    const last = records.find((record) => record.status !== 'running');
     return {
       ...(await this.summary(app, totals)),
+      ...(last &&
+        last.status !== 'succeeded' && {
+          lastDeploy: {
+            id: last.id,
+            commit: last.commit,
+            status: last.status,
+            ...(last.step !== undefined && { step: last.step }),
+            ...(last.error !== undefined && { error: last.error }),
+            ...(last.finishedAt !== undefined && { finishedAt: last.finishedAt }),
+            ...(last.interruptedAt !== undefined && { interruptedAt: last.interruptedAt }),
+            ...(last.stackDeployedAt !== undefined && { stackDeployedAt: last.stackDeployedAt }),
+          },
+        }),
       services: services.map((service) => {
         const override = settings.scale[service.service];
         return override === undefined ? service : { ...service, scaleOverride: override };
@@ -172,6 +197,7 @@ export class AppOperations {
   /**
    * Sets and unsets config keys, then (unless `deploy` is false, or the app has no deploy yet) deploys the
    * deployed commit again with its images so the services get the new values. Values never reach `onLine`.
+   * @throws LimitSettingError for a time limit setting (`SWARMLET_BUILD_TIMEOUT`, …) that is not a duration.
    */
   async changeConfig(
     app: string,
@@ -182,6 +208,7 @@ export class AppOperations {
   ): Promise<DeployResult> {
     await this.requireApp(app);
     for (const key of [...Object.keys(change.set), ...change.unset]) validateConfigKey(key);
+    validateLimitSettings(change.set);
     if (Object.keys(change.set).length + change.unset.length === 0) throw new OperationError('no config key given');
     let changed: string[] = [];
     await this.deployer.appSettings.update(app, (settings) => {
@@ -262,22 +289,22 @@ export class AppOperations {
         .join(' ')}`,
     );
     if (Object.values(changes).includes('default')) return this.apply(app, true, origin, onLine);
-    return this.deployer.exclusive(app, onLine, async () => {
+    return this.deployer.exclusive(app, onLine, async (signal) => {
       const since = new Date(Date.now() - 1000);
       for (const [name, replicas] of Object.entries(changes))
         await scaleService(this.docker, app, name, replicas as number);
-      return this.converge(app, since, onLine);
+      return this.converge(app, since, onLine, signal);
     });
   }
 
   /** A rolling restart of one service or all of them, under each service's update policy, waited for. */
   async restart(app: string, service: string | undefined, onLine: (line: string) => void): Promise<DeployResult> {
     await this.requireApp(app);
-    return this.deployer.exclusive(app, onLine, async () => {
+    return this.deployer.exclusive(app, onLine, async (signal) => {
       const since = new Date(Date.now() - 1000);
       const restarted = await restartServices(this.docker, app, service);
       onLine(`-----> restarting ${restarted.join(', ')}`);
-      return this.converge(app, since, onLine);
+      return this.converge(app, since, onLine, signal);
     });
   }
 
@@ -360,15 +387,30 @@ export class AppOperations {
     return this.deployer.redeploy(app, onLine, origin);
   }
 
-  private async converge(app: string, since: Date, onLine: (line: string) => void): Promise<DeployResult> {
-    const converged = await waitForStack(
-      this.docker,
-      app,
-      { timeoutMs: this.settings.convergeTimeoutMs, since },
-      (progress) => {
-        onLine(describeProgress(progress));
-      },
-    );
+  /** Waits until the app's stack converges; `cancel APP` (`signal`) ends the wait, leaving swarm to finish. */
+  private async converge(
+    app: string,
+    since: Date,
+    onLine: (line: string) => void,
+    signal: AbortSignal,
+  ): Promise<DeployResult> {
+    let converged: ConvergeResult;
+    try {
+      converged = await waitForStack(
+        this.docker,
+        app,
+        { timeoutMs: this.settings.convergeTimeoutMs, since, signal },
+        (progress) => {
+          onLine(describeProgress(progress));
+        },
+      );
+    } catch (error) {
+      const stop = stopOf(error, signal);
+      if (!stop) throw error;
+      const message = `${stop.message}: no longer waited for; swarm goes on with the change, \`status ${app}\` shows it`;
+      onLine(message);
+      return { ok: false, status: stop.outcome, error: message };
+    }
     if (converged.ok) return { ok: true, status: 'succeeded' };
     return { ok: false, status: 'failed', error: `service ${converged.service} failed: ${converged.reason}` };
   }

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { listenAddressSchema, validateConfig, type Env, type ListenAddress } from '@swarmlet/common';
 import { z } from 'zod';
+import { DEFAULT_LIMITS, LimitSettingError, parseDuration, type DeployLimits } from './deploy-limits.js';
 import type { RouterSettings } from './routing.js';
 
 const seconds = z.coerce.number().int().positive();
@@ -14,6 +15,18 @@ const size = z
   .transform((text) => {
     const [, number = '0', unit = ''] = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text) ?? [];
     return Math.floor(Number(number) * (SIZE_UNITS[unit.toLowerCase()] ?? 1));
+  });
+
+/** A time limit such as `30m`, `90s` or `1h30m` (see `parseDuration`), in milliseconds. */
+const duration = (key: string) =>
+  z.string().transform((text, ctx) => {
+    try {
+      return parseDuration(key, text);
+    } catch (error) {
+      if (!(error instanceof LimitSettingError)) throw error;
+      ctx.addIssue({ code: 'custom', message: 'expected a duration such as 30m, 90s or 1h30m (from 1s to 24h)' });
+      return z.NEVER;
+    }
   });
 
 const schema = z.object({
@@ -46,6 +59,11 @@ const schema = z.object({
   SWARMLET_BUILD_CACHE_LIMIT: size.prefault('10GiB'),
   SWARMLET_ROUTER: z.enum(['traefik', 'local', 'none']).default('traefik'),
   SWARMLET_HTTP_PORT: z.coerce.number().int().min(1).max(65535).default(8080),
+  SWARMLET_BUILD_TIMEOUT: duration('SWARMLET_BUILD_TIMEOUT').optional(),
+  SWARMLET_PUSH_TIMEOUT: duration('SWARMLET_PUSH_TIMEOUT').optional(),
+  SWARMLET_STACK_DEPLOY_TIMEOUT: duration('SWARMLET_STACK_DEPLOY_TIMEOUT').optional(),
+  SWARMLET_ENGINE_TIMEOUT: duration('SWARMLET_ENGINE_TIMEOUT').optional(),
+  SWARMLET_DEPLOY_TIMEOUT: duration('SWARMLET_DEPLOY_TIMEOUT').optional(),
 });
 
 /** The deployer agent's settings. */
@@ -82,6 +100,12 @@ export interface AgentConfig {
   buildCacheLimitBytes: number;
   /** `SWARMLET_ROUTER` (`traefik`) and `SWARMLET_HTTP_PORT` (8080, for `local`): what routes HTTP to the apps. */
   router: RouterSettings;
+  /**
+   * The platform's time limits of a deploy but convergence's (`convergeTimeoutMs`): `SWARMLET_BUILD_TIMEOUT`,
+   * `SWARMLET_PUSH_TIMEOUT`, `SWARMLET_STACK_DEPLOY_TIMEOUT`, `SWARMLET_ENGINE_TIMEOUT`, `SWARMLET_DEPLOY_TIMEOUT`.
+   * An app's config may set its own.
+   */
+  limits: Omit<DeployLimits, 'convergeMs'>;
 }
 
 /**
@@ -93,7 +117,9 @@ export interface AgentConfig {
  * `SWARMLET_CONVERGE_TIMEOUT_SECONDS` (300), `SWARMLET_ENTRYPOINT_TIMEOUT_SECONDS` (120),
  * `SWARMLET_DEPLOY_CONCURRENCY` (2), `SWARMLET_BUILDER` (`auto`), `SWARMLET_BUILD_CACHE_LIMIT` (`10GiB`; KiB, MiB,
  * GiB, TiB or bytes), `SWARMLET_ROUTER` (`traefik`: the router core stack; `local`: a plain-HTTP Traefik on
- * `SWARMLET_HTTP_PORT`, 8080; `none`: no router, deploys report published ports). Pure.
+ * `SWARMLET_HTTP_PORT`, 8080; `none`: no router, deploys report published ports), and the time limits as
+ * durations (`30m`, `90s`, `1h30m`): `SWARMLET_BUILD_TIMEOUT` (30m), `SWARMLET_PUSH_TIMEOUT` (10m),
+ * `SWARMLET_STACK_DEPLOY_TIMEOUT` (5m), `SWARMLET_ENGINE_TIMEOUT` (2m), `SWARMLET_DEPLOY_TIMEOUT` (none). Pure.
  * @throws ConfigError naming the variable that is invalid.
  */
 export function loadAgentConfig(env: Env, cwd = '/'): AgentConfig {
@@ -124,5 +150,12 @@ export function loadAgentConfig(env: Env, cwd = '/'): AgentConfig {
       parsed.SWARMLET_ROUTER === 'local'
         ? { kind: 'local', httpPort: parsed.SWARMLET_HTTP_PORT }
         : { kind: parsed.SWARMLET_ROUTER },
+    limits: {
+      buildMs: parsed.SWARMLET_BUILD_TIMEOUT ?? DEFAULT_LIMITS.buildMs,
+      pushMs: parsed.SWARMLET_PUSH_TIMEOUT ?? DEFAULT_LIMITS.pushMs,
+      stackDeployMs: parsed.SWARMLET_STACK_DEPLOY_TIMEOUT ?? DEFAULT_LIMITS.stackDeployMs,
+      engineCallMs: parsed.SWARMLET_ENGINE_TIMEOUT ?? DEFAULT_LIMITS.engineCallMs,
+      ...(parsed.SWARMLET_DEPLOY_TIMEOUT !== undefined && { deployMs: parsed.SWARMLET_DEPLOY_TIMEOUT }),
+    },
   };
 }

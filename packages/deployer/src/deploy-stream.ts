@@ -6,8 +6,11 @@ export const ACTOR_HEADER = 'Swarmlet-Actor';
 /** How a deploy (or rollback) ended, as the agent answers it. */
 export interface DeployResult {
   ok: boolean;
-  /** `succeeded`, `failed`, `superseded` (a newer request for the app took its place in the queue). */
-  status: 'succeeded' | 'failed' | 'superseded';
+  /**
+   * `succeeded`, `failed`, `superseded` (a newer request for the app took its place in the queue), `timed-out` (a
+   * time limit stopped it), `cancelled` (`cancel APP` stopped it, or dropped it before it ran).
+   */
+  status: 'succeeded' | 'failed' | 'superseded' | 'timed-out' | 'cancelled';
   deployId?: string;
   /** The app's URLs, read from its Traefik Host rules. */
   urls?: string[];

@@ -3,10 +3,18 @@ import { validateAppName } from './app-name.js';
 import { AppSettingsStore } from './app-settings.js';
 import { packBuildContext } from './build-context.js';
 import { loadCompose } from './compose/load.js';
+import { LIMIT_KEYS, resolveDeployLimits, type DeployLimits } from './deploy-limits.js';
+import { cancelledBy, deadline, timeLimit, type Deadline } from './deploy-stop.js';
 import type { DeployResult } from './deploy-stream.js';
 import { assembleEnvironment } from './environment/assemble.js';
 import { DeployHistory, type DeployRecord, type DeployTrigger } from './history.js';
-import { runPipeline, type DeployRequest, type PipelineSettings, type ProjectSteps } from './pipeline.js';
+import {
+  platformLimits,
+  runPipeline,
+  type DeployRequest,
+  type PipelineSettings,
+  type ProjectSteps,
+} from './pipeline.js';
 import { DeployQueue } from './queue.js';
 
 /** The deployer's settings beyond the pipeline's. */
@@ -33,7 +41,26 @@ export interface RunningDeploy {
   commit: string;
   startedAt: string;
   trigger?: DeployTrigger;
+  /** The step it is in. */
+  step?: string;
 }
+
+/** What `cancel APP` did. */
+export interface CancelOutcome {
+  app: string;
+  /** The deploy that ran and was stopped, as its record ended; undefined when no deploy ran. */
+  cancelled?: DeployRecord;
+  /** Whether another change held the app's turn (a scale, restart or destroy), told to stop and ended. */
+  stoppedChange: boolean;
+  /** Whether a request waiting for the app's turn was dropped. */
+  dropped: boolean;
+}
+
+/** How often a running deploy renews its sign of life in the history. */
+export const HEARTBEAT_MS = 10_000;
+
+/** A `running` record without a sign of life for this long was left by a dead agent. */
+export const STALE_AFTER_MS = 30_000;
 
 /**
  * The deployer: runs deploys through the pipeline, one per app at a time (a newer request supersedes a queued
@@ -48,6 +75,7 @@ export class Deployer {
   private readonly queue: DeployQueue<DeployResult>;
   private readonly project: ProjectSteps;
   private readonly running = new Map<string, RunningDeploy>();
+  private recheck: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly docker: Docker,
@@ -71,7 +99,7 @@ export class Deployer {
     origin: DeployOrigin = { trigger: 'push' },
   ): Promise<DeployResult> {
     validateAppName(request.app);
-    return this.exclusive(request.app, onLine, () => this.run(request, origin, onLine));
+    return this.exclusive(request.app, onLine, (signal) => this.run(request, origin, onLine, signal));
   }
 
   /**
@@ -80,13 +108,13 @@ export class Deployer {
    */
   async redeploy(app: string, onLine: (line: string) => void, origin: DeployOrigin): Promise<DeployResult> {
     validateAppName(app);
-    return this.exclusive(app, onLine, async () => {
+    return this.exclusive(app, onLine, async (signal) => {
       const deployed = await this.deployed(app);
       if (!deployed?.repository) {
         return { ok: false, status: 'failed', error: `${app} has no successful deploy to deploy again: push it first` };
       }
       onLine(`-----> deploying ${app} again at ${deployed.commit.slice(0, 12)} (deploy ${deployed.id})`);
-      return this.run(this.again(app, deployed), origin, onLine);
+      return this.run(this.again(app, deployed), origin, onLine, signal);
     });
   }
 
@@ -101,22 +129,25 @@ export class Deployer {
     by?: string,
   ): Promise<DeployResult> {
     validateAppName(app);
-    return this.exclusive(app, onLine, async () => {
+    return this.exclusive(app, onLine, async (signal) => {
       const target = await this.rollbackTarget(app, deployId);
       if (typeof target === 'string') return { ok: false, status: 'failed', error: target };
       onLine(`-----> rolling ${app} back to deploy ${target.id} (commit ${target.commit.slice(0, 12)})`);
-      return this.run(this.again(app, target), { trigger: 'rollback', ...(by && { by }) }, onLine, target.id);
+      const origin: DeployOrigin = { trigger: 'rollback', ...(by && { by }) };
+      return this.run(this.again(app, target), origin, onLine, signal, target.id);
     });
   }
 
   /**
-   * Runs `job` in the app's turn: after the deploy that runs or waits (saying so on `onLine`), like a push.
-   * Resolves `superseded` when a newer request for the app took the job's place before it started.
+   * Runs `job` in the app's turn: after the deploy that runs or waits (saying so on `onLine`), like a push. The
+   * job's signal aborts when `cancel APP` stops it (its reason is a `DeployStopped`); the job must then end soon.
+   * Resolves `superseded` when a newer request for the app took the job's place before it started, `cancelled`
+   * when `cancel APP` dropped it then.
    */
   async exclusive(
     app: string,
     onLine: (line: string) => void,
-    job: () => Promise<DeployResult>,
+    job: (signal: AbortSignal) => Promise<DeployResult>,
   ): Promise<DeployResult> {
     if (this.queue.busy(app)) onLine(`another deploy of ${app} is under way: waiting for it to finish`);
     const answer = await this.queue.run(app, job);
@@ -124,7 +155,49 @@ export class Deployer {
       onLine('superseded by a newer deploy of this app: nothing deployed');
       return { ok: false, status: 'superseded' };
     }
+    if (answer.status === 'cancelled') {
+      onLine('cancelled (`cancel`) before it started: nothing deployed');
+      return { ok: false, status: 'cancelled', error: 'cancelled before it started: nothing deployed' };
+    }
     return answer.value;
+  }
+
+  /**
+   * `cancel APP`: stops what holds the app's turn as a time limit would (a running deploy is stopped in its step
+   * and, past `docker stack deploy`, rolled back; see `runPipeline`) and drops a request waiting for the turn.
+   * Resolves once the stopped work has ended and the turn is free, with what was stopped.
+   */
+  async cancel(app: string, by?: string): Promise<CancelOutcome> {
+    validateAppName(app);
+    const deploy = this.running.get(app);
+    const { running, dropped } = this.queue.cancel(app, cancelledBy(app, by));
+    await running;
+    const cancelled = deploy && (await this.history.get(app, deploy.id));
+    return {
+      app,
+      ...(cancelled && { cancelled }),
+      stoppedChange: running !== undefined && deploy === undefined,
+      dropped,
+    };
+  }
+
+  /**
+   * Closes the deploy records a dead agent left `running` (see `DeployHistory.interruptStale`), handing each to
+   * `onInterrupted`; call it once the agent starts. A record that still shows a sign of life (another agent's, as
+   * while a start-first update of the deployer runs two) is looked at again every {@link STALE_AFTER_MS}, until it
+   * ends or goes stale.
+   */
+  async recoverInterrupted(onInterrupted: (record: DeployRecord) => void): Promise<void> {
+    clearTimeout(this.recheck);
+    const own = new Set([...this.running.values()].map((deploy) => deploy.id));
+    const { interrupted, live } = await this.history.interruptStale(new Date(), STALE_AFTER_MS, own);
+    interrupted.forEach(onInterrupted);
+    if (live > 0) {
+      this.recheck = setTimeout(() => {
+        void this.recoverInterrupted(onInterrupted).catch(() => undefined);
+      }, STALE_AFTER_MS);
+      this.recheck.unref();
+    }
   }
 
   /** The deploy of the app that runs now, if any. */
@@ -165,6 +238,7 @@ export class Deployer {
     request: DeployRequest,
     origin: DeployOrigin,
     onLine: (line: string) => void,
+    signal: AbortSignal,
     rollbackOf?: string,
   ): Promise<DeployResult> {
     const recording = await this.history.start(request.app, {
@@ -176,17 +250,45 @@ export class Deployer {
       ...(rollbackOf !== undefined && { rollbackOf }),
     });
     const { record } = recording;
-    this.running.set(request.app, {
+    const running: RunningDeploy = {
       id: record.id,
       commit: record.commit,
       startedAt: record.startedAt,
       trigger: origin.trigger,
-    });
+    };
+    this.running.set(request.app, running);
+    const say = (line: string): void => {
+      recording.log(line);
+      onLine(line);
+    };
+    const heartbeat = setInterval(() => void recording.beat(), HEARTBEAT_MS);
+    heartbeat.unref();
+    let whole: Deadline | undefined;
     try {
       const appSettings = await this.appSettings.get(request.app);
-      const report = await runPipeline(this.docker, this.settings, this.project, request, appSettings, (line) => {
-        recording.log(line);
-        onLine(line);
+      let limits: DeployLimits;
+      try {
+        limits = resolveDeployLimits(platformLimits(this.settings), appSettings.config);
+      } catch (error) {
+        const message = `${(error as Error).message} (\`config set ${request.app}\` changes it)`;
+        say(`deploy failed: ${message}`);
+        await recording.finish({ status: 'failed', error: message });
+        return { ok: false, status: 'failed', deployId: record.id, error: message };
+      }
+      whole = deadline(
+        signal,
+        limits.deployMs === undefined ? undefined : timeLimit(LIMIT_KEYS.deployMs, limits.deployMs),
+      );
+      const report = await runPipeline(this.docker, this.settings, this.project, request, appSettings, say, {
+        signal: whole.signal,
+        limits,
+        onStep: async (step) => {
+          running.step = step;
+          await recording.progress({
+            step,
+            ...(step === 'deploy' && { stackDeployedAt: new Date().toISOString() }),
+          });
+        },
       });
       const { ok, status, urls, error, steps, images, resolvedCompose } = report;
       await recording.finish({
@@ -199,6 +301,8 @@ export class Deployer {
       });
       return { ok, status, deployId: record.id, ...(urls && { urls }), ...(error && { error }) };
     } finally {
+      whole?.clear();
+      clearInterval(heartbeat);
       this.running.delete(request.app);
     }
   }

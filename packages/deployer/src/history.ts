@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, type Dirent } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isAppName, validateAppName } from './app-name.js';
 
@@ -10,9 +10,15 @@ export interface DeployRecord {
   app: string;
   commit: string;
   branch: string;
-  status: 'running' | 'succeeded' | 'failed' | 'superseded';
+  status: DeployStatus;
   startedAt: string;
   finishedAt?: string;
+  /** The step the deploy is in while it runs (`checkout`, …, `converge`); once it ended, the last step it reached. */
+  step?: string;
+  /** When `docker stack deploy` started: from then on the swarm may run the new version. */
+  stackDeployedAt?: string;
+  /** For an `interrupted` deploy: its last sign of life (its log's or record's last write) before the agent died. */
+  interruptedAt?: string;
   /** Each step's duration in milliseconds, in order. */
   steps: { step: string; ms: number }[];
   /** Every image pushed, with the digest the registry answered. */
@@ -31,11 +37,21 @@ export interface DeployRecord {
   by?: string;
 }
 
+/**
+ * How a deploy stands: `running`; or how it ended: `succeeded`, `failed`, `superseded`, `timed-out` (a time limit
+ * stopped it), `cancelled` (`cancel APP`), `interrupted` (the agent died while it ran: found so at its next start).
+ */
+export type DeployStatus =
+  'running' | 'succeeded' | 'failed' | 'superseded' | 'timed-out' | 'cancelled' | 'interrupted';
+
 /** What started a deploy. */
 export type DeployTrigger = 'push' | 'deploy' | 'redeploy' | 'rollback' | 'config' | 'scale';
 
 /** What a deploy's record says from its start. */
 export type DeployStart = Pick<DeployRecord, 'commit' | 'branch' | 'rollbackOf' | 'repository' | 'trigger' | 'by'>;
+
+/** Where a running deploy is, as its record keeps it while it runs. */
+export type DeployProgress = Pick<DeployRecord, 'step' | 'stackDeployedAt'>;
 
 /** What a finished deploy adds to its record. */
 export type DeployOutcome = Partial<Omit<DeployRecord, 'id' | 'app' | 'startedAt' | 'finishedAt'>>;
@@ -46,6 +62,10 @@ export interface RecordingDeploy {
   readonly record: DeployRecord;
   /** Appends one line to the deploy's log file. */
   log(line: string): void;
+  /** Writes where the deploy is into its record, so a deploy cut short by a crash says where it was. */
+  progress(fields: DeployProgress): Promise<void>;
+  /** Marks the deploy alive now (its log's modification time), for {@link DeployHistory.interruptStale}. */
+  beat(): Promise<void>;
   /**
    * Closes the log, writes the finished record and prunes the app's oldest deploys; resolves with the record.
    * @throws HistoryError when a line of the log could not be written (the record is written all the same).
@@ -109,7 +129,15 @@ export class DeployHistory {
     const deployDir = join(this.dir, app, id);
     await mkdir(deployDir, { recursive: true });
     await this.write(record);
-    const log = createWriteStream(join(deployDir, LOG), { flags: 'a' });
+    const logPath = join(deployDir, LOG);
+    const log = createWriteStream(logPath, { flags: 'a' });
+    let current = record;
+    let writing = Promise.resolve();
+    const save = (next: DeployRecord): Promise<void> => {
+      current = next;
+      writing = writing.catch(() => undefined).then(() => this.write(next));
+      return writing;
+    };
     let logError: Error | undefined;
     log.on('error', (error) => {
       logError ??= error;
@@ -119,13 +147,18 @@ export class DeployHistory {
       log: (line) => {
         if (!logError) log.write(`${line}\n`);
       },
+      progress: (fields) => save({ ...current, ...fields }),
+      beat: async () => {
+        const now = new Date();
+        await utimes(logPath, now, now).catch(() => undefined);
+      },
       finish: async (outcome) => {
         await new Promise<void>((resolve) => {
           if (log.destroyed) resolve();
           else log.end(resolve);
         });
-        const finished: DeployRecord = { ...record, ...outcome, finishedAt: new Date().toISOString() };
-        await this.write(finished);
+        const finished: DeployRecord = { ...current, ...outcome, finishedAt: new Date().toISOString() };
+        await save(finished);
         await this.prune(app);
         if (logError) {
           throw new HistoryError(`the log of deploy ${id} of ${app} could not be written: ${logError.message}`, {
@@ -184,6 +217,43 @@ export class DeployHistory {
     await rm(join(this.dir, validateAppName(app)), { recursive: true, force: true });
   }
 
+  /**
+   * Closes the records a dead agent left `running`: each whose last sign of life (the later of its log's and its
+   * record's modification times, which a running deploy renews with `beat`) is more than `staleMs` before `now`
+   * becomes `interrupted`, with `interruptedAt` set to that last sign of life, `finishedAt` to `now`, and an error
+   * that says where it was and what may run: nothing deployed when it had not reached `docker stack deploy`, else
+   * that the swarm may run the new version. Records of deploys in `skip` (this process's own) and fresher ones (a
+   * live agent's, as in a start-first update of the deployer) are left alone and counted in `live`.
+   */
+  async interruptStale(
+    now: Date,
+    staleMs: number,
+    skip: ReadonlySet<string> = new Set(),
+  ): Promise<{ interrupted: DeployRecord[]; live: number }> {
+    const interrupted: DeployRecord[] = [];
+    let live = 0;
+    for (const app of await this.apps()) {
+      for (const record of await this.list(app)) {
+        if (record.status !== 'running' || skip.has(record.id)) continue;
+        const lastSign = await this.lastSignOfLife(record);
+        if (now.getTime() - lastSign.getTime() <= staleMs) {
+          live++;
+          continue;
+        }
+        const closed: DeployRecord = {
+          ...record,
+          status: 'interrupted',
+          interruptedAt: lastSign.toISOString(),
+          finishedAt: now.toISOString(),
+          error: describeInterruption(record),
+        };
+        await this.write(closed);
+        interrupted.push(closed);
+      }
+    }
+    return { interrupted, live };
+  }
+
   /** Every app with a directory in the history, sorted; anything that is not an app's directory is skipped. */
   async apps(): Promise<string[]> {
     const entries = await this.entries(this.dir);
@@ -210,6 +280,19 @@ export class DeployHistory {
     }
   }
 
+  private async lastSignOfLife(record: DeployRecord): Promise<Date> {
+    const dir = join(this.dir, record.app, record.id);
+    const times = await Promise.all(
+      [RECORD, LOG].map((file) =>
+        stat(join(dir, file)).then(
+          (info) => info.mtimeMs,
+          () => 0,
+        ),
+      ),
+    );
+    return new Date(Math.max(...times, Date.parse(record.startedAt)));
+  }
+
   private async write(record: DeployRecord): Promise<void> {
     const path = join(this.dir, record.app, record.id, RECORD);
     const temporary = `${path}.${randomBytes(4).toString('hex')}.tmp`;
@@ -229,4 +312,19 @@ export class DeployHistory {
       await rm(join(this.dir, app, id), { recursive: true, force: true });
     }
   }
+}
+
+/** Why a deploy left `running` by a dead agent ended, where it was, and what the swarm may run. */
+function describeInterruption(record: DeployRecord): string {
+  const where = record.step ?? 'start';
+  if (record.stackDeployedAt !== undefined) {
+    return (
+      `interrupted during ${where} after docker stack deploy (the agent stopped: killed or crashed): the swarm may ` +
+      `run the new version; \`status ${record.app}\` shows what runs`
+    );
+  }
+  return (
+    `interrupted during ${where} (the agent stopped: killed or crashed): nothing was deployed, the previous ` +
+    `version keeps serving`
+  );
 }

@@ -45,6 +45,13 @@ runMain('swarmlet-deployer', async (argv) => {
     router: config.router,
     entrypointTimeoutMs: config.entrypointTimeoutMs,
     concurrency: config.concurrency,
+    limits: config.limits,
+  });
+  await deployer.recoverInterrupted((record) => {
+    log.warn(
+      { app: record.app, deploy: record.id, step: record.step, stackDeployed: record.stackDeployedAt !== undefined },
+      `deploy interrupted: ${record.error ?? ''}`,
+    );
   });
   const operations = new AppOperations(docker, deployer, {
     registry: config.registry,

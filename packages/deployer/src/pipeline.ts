@@ -19,9 +19,12 @@ import {
 } from './compose/dockerfile-app.js';
 import { NoComposeFileError } from './compose/load.js';
 import { buildSecretsFor, planBuilds, resolveCompose, type BuildTarget, type ComposeFile } from './compose/resolve.js';
+import { DEFAULT_LIMITS, LIMIT_KEYS, type DeployLimits } from './deploy-limits.js';
+import { deadline, DeployStopped, stopOf, timeLimit } from './deploy-stop.js';
 import type { DeployResult } from './deploy-stream.js';
 import { pruneBuildCache } from './docker/build-cache.js';
-import { describeProgress, waitForStack } from './docker/converge.js';
+import { describeProgress, waitForStack, type ServiceProgress } from './docker/converge.js';
+import type { CallLimits } from './docker/engine-request.js';
 import {
   buildImage,
   chooseBuilder,
@@ -33,6 +36,7 @@ import {
 } from './docker/images.js';
 import { imageExposedPorts } from './docker/image-ports.js';
 import { deployStack } from './docker/stack.js';
+import { rollBackStack } from './docker/stack-rollback.js';
 import type { DeployEnvironment, PlatformVariables, VariableSource } from './environment/assemble.js';
 import { PRODUCTION_ROUTER, reachability, type RouterSettings } from './routing.js';
 
@@ -83,7 +87,35 @@ export interface PipelineSettings {
   buildCacheLimitBytes?: number;
   /** What routes HTTP to the apps: labels of Dockerfile apps and the URLs a deploy reports ({@link PRODUCTION_ROUTER}). */
   router?: RouterSettings;
+  /**
+   * The platform's time limits (see `deploy-limits.ts`); each one missing is {@link DEFAULT_LIMITS}'s, and
+   * convergence's is `convergeTimeoutMs`. An app's config may set its own.
+   */
+  limits?: Partial<DeployLimits>;
 }
+
+/** The platform's time limits of a deploy under `settings`, before an app's own. */
+export function platformLimits(settings: PipelineSettings): DeployLimits {
+  return { ...DEFAULT_LIMITS, convergeMs: settings.convergeTimeoutMs, ...settings.limits };
+}
+
+/** What steers one run of the pipeline besides its request. */
+export interface PipelineControl {
+  /** Stops the deploy (a cancel, the whole deploy's limit); its reason is a `DeployStopped`. */
+  signal?: AbortSignal;
+  /** The deploy's time limits; {@link platformLimits} when undefined. */
+  limits?: DeployLimits;
+  /** Told as each step starts, before it runs (the history records where a deploy is). */
+  onStep?: (step: string) => Promise<void> | void;
+}
+
+/** The steps that have a time limit of their own, with the limit's field. */
+const STEP_LIMITS: Readonly<Record<string, 'buildMs' | 'pushMs' | 'stackDeployMs' | 'convergeMs'>> = {
+  build: 'buildMs',
+  push: 'pushMs',
+  deploy: 'stackDeployMs',
+  converge: 'convergeMs',
+};
 
 /** The build cache limit when the settings give none: 10 GiB. */
 export const DEFAULT_BUILD_CACHE_LIMIT = 10 * 2 ** 30;
@@ -123,6 +155,15 @@ export interface PipelineReport extends DeployResult {
  * run in the checkout would. Every step reports its lines to `onLine`. A failing step ends the deploy
  * with an error naming the step; when the new version does not converge, swarm has rolled the updated services
  * back and the previous version keeps serving. Never throws: failures are in the report.
+ *
+ * Time limits and cancel: `control.signal` and each step's deadline (build, push, `docker stack deploy`,
+ * convergence; every Engine call has `engineCallMs`) are one AbortSignal handed to the step's work, which stops it:
+ * the build and push requests are closed (the engine stops the build), the docker CLI is killed. A step without a
+ * signal of its own (checkout, environment, compose) runs to its end and the deploy stops after it. The report's
+ * status is then `timed-out` or `cancelled`, its error names the step and the setting
+ * (`build: stopped after 30 min (SWARMLET_BUILD_TIMEOUT)`). Stopped once `docker stack deploy` has started, the
+ * services it updated are rolled back and the ones it created removed (see `rollBackStack`), and the error says
+ * what runs.
  */
 export async function runPipeline(
   docker: Docker,
@@ -131,16 +172,32 @@ export async function runPipeline(
   request: DeployRequest,
   appSettings: AppSettings,
   onLine: (line: string) => void,
+  control: PipelineControl = {},
 ): Promise<PipelineReport> {
   const report: PipelineReport = { ok: false, status: 'failed', steps: [], images: [] };
+  const limits = control.limits ?? platformLimits(settings);
+  const stopSignal = control.signal ?? new AbortController().signal;
+  let calls: CallLimits = { signal: stopSignal, callMs: limits.engineCallMs };
+  let stackDeployedSince: Date | undefined;
+  let lastProgress: ServiceProgress[] = [];
   const step = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
+    stopSignal.throwIfAborted();
     onLine(`-----> ${name}`);
+    await control.onStep?.(name);
+    const field = STEP_LIMITS[name];
+    const stepDeadline = deadline(stopSignal, field && timeLimit(LIMIT_KEYS[field], limits[field]));
+    calls = { signal: stepDeadline.signal, callMs: limits.engineCallMs };
     const started = Date.now();
     try {
-      return await work();
+      const value = await work();
+      stepDeadline.signal.throwIfAborted();
+      return value;
     } catch (error) {
+      const stop = stopOf(error, stepDeadline.signal);
+      if (stop) throw new DeployStopped(stop.outcome, `${name}: ${stop.message}`, { cause: error });
       throw new Error(`${name}: ${(error as Error).message}`, { cause: error });
     } finally {
+      stepDeadline.clear();
       report.steps.push({ step: name, ms: Date.now() - started });
     }
   };
@@ -204,7 +261,7 @@ export async function runPipeline(
     const targets = planned.filter((target) => target.images.some((image) => !(image.service in images)));
     if (targets.length > 0) {
       await step('build', async () => {
-        const { builder, reason } = await chooseBuilder(docker, settings.builder ?? 'auto');
+        const { builder, reason } = await chooseBuilder(docker, settings.builder ?? 'auto', calls);
         onLine(`builder: ${builder === 'buildkit' ? 'BuildKit' : 'classic'}, ${reason}`);
         for (const target of targets) {
           const [first, ...others] = target.images;
@@ -218,7 +275,7 @@ export async function runPipeline(
           const context = await project.buildContext(tree, target.context, target.dockerfile);
           onLine(`build context ${target.context}: ${context.entries.length} entries after .dockerignore`);
           const cacheFrom =
-            builder === 'buildkit' || (await hasImage(docker, previous))
+            builder === 'buildkit' || (await hasImage(docker, previous, calls))
               ? [previous, ...target.cacheFrom]
               : target.cacheFrom;
           await buildImage(
@@ -234,13 +291,14 @@ export async function runPipeline(
               secrets,
               ...(settings.registryAuth && { registryAuth: settings.registryAuth }),
               ...(target.target !== undefined && { target: target.target }),
+              limits: calls,
             },
             first.service,
             onLine,
           );
           for (const image of target.images) {
-            await tagImage(docker, immutable, `${image.repository}:${image.commitTag}`);
-            await tagImage(docker, immutable, `${image.repository}:${image.tag}`);
+            await tagImage(docker, immutable, `${image.repository}:${image.commitTag}`, calls);
+            await tagImage(docker, immutable, `${image.repository}:${image.tag}`, calls);
             images[image.service] = `${image.repository}:${image.commitTag}`;
           }
           onLine(
@@ -260,7 +318,7 @@ export async function runPipeline(
           for (const image of target.images) {
             for (const tag of [image.commitTag, image.tag]) {
               const reference = `${image.repository}:${tag}`;
-              const digest = await pushImage(docker, reference, settings.registryAuth, onLine);
+              const digest = await pushImage(docker, reference, settings.registryAuth, onLine, calls.signal);
               if (tag === image.commitTag) report.images.push({ service: image.service, reference, digest });
             }
           }
@@ -287,9 +345,16 @@ export async function runPipeline(
     await step('deploy', async () => {
       const file = join(tree, dirname(composeFile), `.swarmlet-${commit}.compose.yml`);
       await writeFile(file, resolve(false), { mode: 0o600 });
+      stackDeployedSince = since;
       try {
         await deployStack(
-          { name: request.app, composeFile: file, dockerConfig: settings.dockerConfig, env: { PATH: settings.path } },
+          {
+            name: request.app,
+            composeFile: file,
+            dockerConfig: settings.dockerConfig,
+            env: { PATH: settings.path },
+            ...(calls.signal && { signal: calls.signal }),
+          },
           onLine,
         );
       } finally {
@@ -297,9 +362,15 @@ export async function runPipeline(
       }
     });
     const converged = await step('converge', () =>
-      waitForStack(docker, request.app, { timeoutMs: settings.convergeTimeoutMs, since }, (services) => {
-        onLine(describeProgress(services));
-      }),
+      waitForStack(
+        docker,
+        request.app,
+        { since, ...(calls.signal && { signal: calls.signal }), callMs: limits.engineCallMs },
+        (services) => {
+          lastProgress = services;
+          onLine(describeProgress(services));
+        },
+      ),
     );
     if (!converged.ok) {
       const back = converged.rolledBack ? '; the previous version was restored and keeps serving' : '';
@@ -315,7 +386,17 @@ export async function runPipeline(
     for (const note of reached.notes) onLine(note);
   } catch (error) {
     report.error = (error as Error).message;
-    onLine(`deploy failed: ${report.error}`);
+    const stop = stopOf(error, stopSignal);
+    if (stop) {
+      report.status = stop.outcome;
+      if (report.error.startsWith('converge: ') && lastProgress.length > 0) {
+        report.error += ` with ${describeProgress(lastProgress)}`;
+      }
+      if (stackDeployedSince) {
+        report.error += `; ${await undoStackDeploy(docker, request.app, stackDeployedSince, limits, onLine)}`;
+      }
+    }
+    onLine(`deploy ${stop ? stop.outcome.replace('-', ' ') : 'failed'}: ${report.error}`);
   }
   return report;
 }
@@ -360,6 +441,40 @@ async function routePort(
   if (port === undefined) throw new Error(`compose: ${missingPortMessage(app)}`);
   onLine(`routing ${DOCKERFILE_SERVICE} to port ${String(port)} (${portSource ?? ''})`);
   return port;
+}
+
+/**
+ * Rolls back what a stopped deploy's `docker stack deploy` changed, saying so on `onLine`, and answers one phrase
+ * for the deploy's error: what runs now.
+ */
+async function undoStackDeploy(
+  docker: Docker,
+  app: string,
+  since: Date,
+  limits: DeployLimits,
+  onLine: (line: string) => void,
+): Promise<string> {
+  onLine('-----> rollback: docker stack deploy had run, undoing what it changed');
+  try {
+    const undone = await rollBackStack(docker, app, {
+      since,
+      timeoutMs: limits.convergeMs,
+      callMs: limits.engineCallMs,
+    });
+    const said = [
+      undone.rolledBack.length ? `rolled back ${undone.rolledBack.join(', ')} to the previous version` : '',
+      undone.alreadyRollingBack.length ? `swarm rolls back ${undone.alreadyRollingBack.join(', ')}` : '',
+      undone.removed.length ? `removed ${undone.removed.join(', ')} (new in this deploy)` : '',
+      ...undone.failed.map((failure) => `${failure.service} not rolled back: ${failure.reason}`),
+    ].filter(Boolean);
+    const summary = `after docker stack deploy: ${said.length ? said.join('; ') : 'no service had changed yet'}`;
+    onLine(summary);
+    return undone.failed.length ? `${summary}; \`status ${app}\` shows what runs` : summary;
+  } catch (error) {
+    const summary = `after docker stack deploy, the rollback failed (${(error as Error).message}): the swarm may run the new version; \`status ${app}\` shows what runs`;
+    onLine(summary);
+    return summary;
+  }
 }
 
 /** The environment's variable names by where they came from, one line per source; never a value. */

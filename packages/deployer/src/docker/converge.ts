@@ -1,4 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
+import { limitedCall } from './engine-request.js';
 
 /** A service's state while a stack converges. */
 export interface ServiceProgress {
@@ -20,8 +22,12 @@ export type ConvergeResult =
 
 /** Limits of {@link waitForStack}. */
 export interface ConvergeOptions {
-  /** Give up after this long. */
-  timeoutMs: number;
+  /** Give up after this long (a failed result); no limit but `signal` when undefined. */
+  timeoutMs?: number;
+  /** Stops the wait: it rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /** The longest one Engine call may take (`SWARMLET_ENGINE_TIMEOUT`). */
+  callMs?: number;
   /** Updates that started before this moment belong to earlier deploys. */
   since: Date;
   /** How often to look; default 250 ms. */
@@ -61,6 +67,7 @@ const FAILED_TASK = new Set(['failed', 'rejected']);
  * again by the time this resolves), when it keeps failing
  * tasks with no update to roll back, or when the time-out passes; the result names the service and the last
  * task error. Progress is handed to `onProgress` whenever it changes.
+ * @throws `options.signal`'s reason when it aborts; DeployStopped when an Engine call outlasts `options.callMs`.
  */
 export async function waitForStack(
   docker: Docker,
@@ -68,20 +75,24 @@ export async function waitForStack(
   options: ConvergeOptions,
   onProgress: (progress: ServiceProgress[]) => void,
 ): Promise<ConvergeResult> {
-  const deadline = Date.now() + options.timeoutMs;
+  const deadline = options.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.timeoutMs;
+  const limits = {
+    ...(options.signal && { signal: options.signal }),
+    ...(options.callMs && { callMs: options.callMs }),
+  };
+  const filters = { label: [`com.docker.stack.namespace=${stack}`] };
   let reported = '';
   for (;;) {
-    const services = (await docker.listServices({
-      filters: { label: [`com.docker.stack.namespace=${stack}`] },
-    })) as ServiceInfo[];
-    const tasks = (await docker.listTasks({
-      filters: { label: [`com.docker.stack.namespace=${stack}`] },
-    })) as TaskInfo[];
-    const nodes = new Set(
-      ((await docker.listNodes()) as { ID: string; Status?: { State?: string } }[])
-        .filter((node) => node.Status?.State === 'ready')
-        .map((node) => node.ID),
-    );
+    const services = (await limitedCall(limits, 'the service list', (signal) =>
+      docker.listServices({ filters, ...(signal && { abortSignal: signal }) }),
+    )) as ServiceInfo[];
+    const tasks = (await limitedCall(limits, 'the task list', (signal) =>
+      docker.listTasks({ filters, ...(signal && { abortSignal: signal }) }),
+    )) as TaskInfo[];
+    const listed = (await limitedCall(limits, 'the node list', (signal) =>
+      docker.listNodes(signal && { abortSignal: signal }),
+    )) as { ID: string; Status?: { State?: string } }[];
+    const nodes = new Set(listed.filter((node) => node.Status?.State === 'ready').map((node) => node.ID));
     const progress: ServiceProgress[] = [];
     for (const service of services) {
       const own = tasks.filter((task) => task.ServiceID === service.ID);
@@ -136,11 +147,15 @@ export async function waitForStack(
       return {
         ok: false,
         service: stuck?.service ?? stack,
-        reason: `not converged after ${Math.round(options.timeoutMs / 1000)} s${errors ? `: ${errors}` : ''}`,
+        reason: `not converged after ${Math.round((options.timeoutMs ?? 0) / 1000)} s${errors ? `: ${errors}` : ''}`,
         rolledBack: false,
       };
     }
-    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 250));
+    await sleep(options.intervalMs ?? 250, undefined, options.signal && { signal: options.signal }).catch(
+      (error: unknown) => {
+        throw options.signal?.aborted ? (options.signal.reason as unknown) : error;
+      },
+    );
   }
 }
 

@@ -1,8 +1,9 @@
 import type Docker from 'dockerode';
+import { DeployStopped } from '../deploy-stop.js';
 import { splitReference } from '../image-reference.js';
 import { openBuildSession } from './build-session.js';
 import { decodeBuildTrace, PlainProgress } from './buildkit-trace.js';
-import { engineRequest } from './engine-request.js';
+import { abortable, engineRequest, limitedCall, type CallLimits } from './engine-request.js';
 import { DockerStreamError, followProgress, type ProgressMessage } from './progress.js';
 
 /** Credentials for a registry, sent to the engine in the request's auth header, never in a log or argv. */
@@ -45,6 +46,11 @@ export interface BuildRequest {
   secrets?: Record<string, string>;
   /** Credentials for the platform registry, for base images and cache sources stored there. */
   registryAuth?: RegistryAuth;
+  /**
+   * `limits.signal` stops the build: the request is closed, and the engine stops the build with it (the running
+   * step's container or BuildKit process is ended and removed). `limits.callMs` bounds the calls around it.
+   */
+  limits?: CallLimits;
 }
 
 /** A build that asked for a secret the deploy does not have; the build was stopped. */
@@ -72,8 +78,9 @@ export class MissingBuildSecretError extends DockerStreamError {
 export async function chooseBuilder(
   docker: Docker,
   setting: BuilderSetting,
+  limits?: CallLimits,
 ): Promise<{ builder: Builder; reason: string }> {
-  const version = await docker.version();
+  const version = await limitedCall(limits, 'version', () => docker.version());
   const engine = `engine ${version.Version}, API ${version.ApiVersion}`;
   if (setting !== 'auto') return { builder: setting, reason: `set by SWARMLET_BUILDER=${setting} (${engine})` };
   const [major = 0, minor = 0] = version.ApiVersion.split('.').map(Number);
@@ -91,7 +98,8 @@ export async function chooseBuilder(
  * (`BUILDKIT_INLINE_CACHE`), so the image serves as a cache source for later builds on any engine, and opens a
  * session for the secrets and registry credentials (see `build-session.ts`), closed when the build ends.
  * @throws DockerStreamError naming `build` and `subject` when the build fails, with Docker's message;
- * MissingBuildSecretError when it asks for a secret that `request.secrets` does not hold.
+ * MissingBuildSecretError when it asks for a secret that `request.secrets` does not hold; the reason of
+ * `request.limits.signal` when it stopped the build.
  */
 export async function buildImage(
   docker: Docker,
@@ -119,18 +127,38 @@ export async function buildImage(
     ...(request.labels && { labels: request.labels }),
     ...(request.cacheFrom?.length && { cachefrom: JSON.stringify(request.cacheFrom) }),
   };
+  const stopped = request.limits?.signal;
+  const built = (): Promise<string> =>
+    limitedCall(
+      request.limits,
+      `inspect ${request.tag}`,
+      async () => (await docker.getImage(request.tag).inspect()).Id,
+    );
   if (request.builder !== 'buildkit') {
-    const stream = await docker.buildImage(request.context, {
-      ...query,
-      ...(request.buildArgs && { buildargs: request.buildArgs }),
-      ...(registryconfig && { registryconfig }),
-    });
-    await followProgress(stream, 'build', subject, (message) => {
-      forwardLines(message, say);
-    });
-    return (await docker.getImage(request.tag).inspect()).Id;
+    const stream = await abortable(
+      docker.buildImage(request.context, {
+        ...query,
+        ...(request.buildArgs && { buildargs: request.buildArgs }),
+        ...(registryconfig && { registryconfig }),
+        ...(stopped && { abortSignal: stopped }),
+      }),
+      stopped,
+    );
+    await abortable(
+      followProgress(stream, 'build', subject, (message) => {
+        forwardLines(message, say);
+      }),
+      stopped,
+    );
+    stopped?.throwIfAborted();
+    return built();
   }
+  stopped?.throwIfAborted();
   const abort = new AbortController();
+  const stopBuild = (): void => {
+    abort.abort(stopped?.reason);
+  };
+  stopped?.addEventListener('abort', stopBuild, { once: true });
   let missing: string | undefined;
   const session = await openBuildSession(docker, {
     secrets: request.secrets ?? {},
@@ -161,64 +189,86 @@ export async function buildImage(
       ...(registryconfig && { registryconfig }),
       statusCodes: { 200: true, 400: 'bad parameter', 500: 'server error' },
     })) as NodeJS.ReadableStream;
-    await followProgress(stream, 'build', subject, (message) => {
-      if (message.id === 'moby.buildkit.trace' && typeof message.aux === 'string') {
-        try {
-          progress.write(decodeBuildTrace(message.aux));
-        } catch (error) {
-          say(`(a BuildKit status message could not be read: ${(error as Error).message})`);
+    await abortable(
+      followProgress(stream, 'build', subject, (message) => {
+        if (message.id === 'moby.buildkit.trace' && typeof message.aux === 'string') {
+          try {
+            progress.write(decodeBuildTrace(message.aux));
+          } catch (error) {
+            say(`(a BuildKit status message could not be read: ${(error as Error).message})`);
+          }
+        } else if (message.id !== 'moby.image.id') {
+          forwardLines(message, say);
         }
-      } else if (message.id !== 'moby.image.id') {
-        forwardLines(message, say);
-      }
-    });
+      }),
+      abort.signal,
+    );
+    abort.signal.throwIfAborted();
     progress.end(false);
   } catch (error) {
     progress.end(true);
     if (missing !== undefined) throw new MissingBuildSecretError(subject, missing);
+    if (stopped?.aborted) throw stopped.reason;
     if (error instanceof DockerStreamError) throw new DockerStreamError('build', subject, redact(error.detail));
     throw new DockerStreamError('build', subject, redact((error as Error).message));
   } finally {
+    stopped?.removeEventListener('abort', stopBuild);
     session.close();
   }
-  return (await docker.getImage(request.tag).inspect()).Id;
+  return built();
 }
 
-/** Adds the reference `target` to the image `source`. */
-export async function tagImage(docker: Docker, source: string, target: string): Promise<void> {
+/** Adds the reference `target` to the image `source`, within `limits`. */
+export async function tagImage(docker: Docker, source: string, target: string, limits?: CallLimits): Promise<void> {
   const { repository, tag } = splitReference(target);
-  await docker.getImage(source).tag({ repo: repository, tag });
+  await limitedCall(limits, `tag ${target}`, (signal) =>
+    docker.getImage(source).tag({ repo: repository, tag, ...(signal && { abortSignal: signal }) }),
+  );
 }
 
 /**
  * Pushes `reference` to its registry with `auth`, handing progress lines to `onLine`. Resolves with the
- * manifest digest the registry answered.
- * @throws DockerStreamError naming `push` and the reference when the push fails.
+ * manifest digest the registry answered. `signal` stops the push: the request is closed and the engine ends it.
+ * @throws DockerStreamError naming `push` and the reference when the push fails; `signal`'s reason when it
+ * stopped the push.
  */
 export async function pushImage(
   docker: Docker,
   reference: string,
   auth: RegistryAuth | undefined,
   onLine: (line: string) => void,
+  signal?: AbortSignal,
 ): Promise<string> {
   const { repository, tag } = splitReference(reference);
-  const stream = await docker.getImage(`${repository}:${tag}`).push({ tag, ...(auth && { authconfig: auth }) });
+  const stream = await abortable(
+    docker
+      .getImage(`${repository}:${tag}`)
+      .push({ tag, ...(auth && { authconfig: auth }), ...(signal && { abortSignal: signal }) }),
+    signal,
+  );
   let digest: string | undefined;
-  await followProgress(stream, 'push', reference, (message) => {
-    const pushed = typeof message.aux === 'object' ? message.aux.Digest : undefined;
-    if (typeof pushed === 'string') digest = pushed;
-    forwardLines(message, onLine);
-  });
+  await abortable(
+    followProgress(stream, 'push', reference, (message) => {
+      const pushed = typeof message.aux === 'object' ? message.aux.Digest : undefined;
+      if (typeof pushed === 'string') digest = pushed;
+      forwardLines(message, onLine);
+    }),
+    signal,
+  );
   if (!digest) throw new Error(`push of ${reference} ended without a digest`);
   return digest;
 }
 
-/** Whether the engine has an image with this reference. */
-export async function hasImage(docker: Docker, reference: string): Promise<boolean> {
+/**
+ * Whether the engine has an image with this reference.
+ * @throws only `limits.signal`'s reason or the Engine call's time-out (see `limitedCall`).
+ */
+export async function hasImage(docker: Docker, reference: string, limits?: CallLimits): Promise<boolean> {
   try {
-    await docker.getImage(reference).inspect();
+    await limitedCall(limits, `inspect ${reference}`, () => docker.getImage(reference).inspect());
     return true;
-  } catch {
+  } catch (error) {
+    if (limits?.signal?.aborted || error instanceof DeployStopped) throw error;
     return false;
   }
 }

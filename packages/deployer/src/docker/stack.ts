@@ -18,12 +18,15 @@ export interface StackDeployRequest {
   resolveImage?: 'always' | 'never';
   /** The only environment the docker CLI sees (it needs `PATH`); `DOCKER_CONFIG` is added. */
   env: Record<string, string>;
+  /** Stops the CLI: SIGTERM, then SIGKILL 5 s later. Services it already updated stay updated. */
+  signal?: AbortSignal;
 }
 
 /**
  * Runs `docker stack deploy --with-registry-auth --prune --resolve-image always -c <file> <name>` with an
  * argument array, handing each output line to `onLine` (but the CLI's advice about `--detach`).
- * @throws Error with the CLI's last output lines when it exits non-zero.
+ * @throws Error with the CLI's last output lines when it exits non-zero; `request.signal`'s reason when it
+ * stopped the CLI.
  */
 export async function deployStack(request: StackDeployRequest, onLine: (line: string) => void): Promise<void> {
   const args = [
@@ -42,6 +45,7 @@ export async function deployStack(request: StackDeployRequest, onLine: (line: st
     extendEnv: false,
     all: true,
     reject: false,
+    ...(request.signal && { cancelSignal: request.signal, forceKillAfterDelay: 5000 }),
   });
   const tail: string[] = [];
   child.all.setEncoding('utf8');
@@ -58,6 +62,7 @@ export async function deployStack(request: StackDeployRequest, onLine: (line: st
     }
   });
   const result = await child;
+  request.signal?.throwIfAborted();
   if (pending.trim() !== '') {
     tail.push(pending);
     onLine(pending);

@@ -1,4 +1,5 @@
 import type { AppStatus, AppSummary } from '../app-operations.js';
+import type { CancelOutcome } from '../deployer.js';
 import type { LogLine } from '../docker/service-logs.js';
 import type { DeployRecord } from '../history.js';
 
@@ -52,8 +53,14 @@ export function renderStatus(status: AppStatus, now: Date): string[] {
   const lines = [
     `app        ${status.app}${status.core ? ' (core)' : ''}`,
     `deployed   ${deployed ? `${deployed.commit.slice(0, 12)} (${deployed.branch}) at ${shortTime(deployed.at)}, deploy ${deployed.id}` : 'nothing yet'}`,
-    `deploying  ${status.deploying ? `deploy ${status.deploying.id} of ${status.deploying.commit.slice(0, 12)} since ${shortTime(status.deploying.startedAt)} (${status.deploying.trigger ?? 'push'})` : 'no'}`,
+    `deploying  ${status.deploying ? `deploy ${status.deploying.id} of ${status.deploying.commit.slice(0, 12)} since ${shortTime(status.deploying.startedAt)} (${status.deploying.trigger ?? 'push'})${status.deploying.step ? `, at ${status.deploying.step}` : ''}` : 'no'}`,
   ];
+  const last = status.lastDeploy;
+  if (last) {
+    lines.push(
+      `last       deploy ${last.id} of ${last.commit.slice(0, 12)} ${outcome(last)}${last.error ? `: ${last.error}` : ''}`,
+    );
+  }
   if (status.urls.length > 0) lines.push(`urls       ${status.urls.join(' ')}`);
   if (status.services.length === 0) return [...lines, '', 'no service runs'];
   lines.push(
@@ -96,7 +103,7 @@ export function renderDeploys(deploys: DeployRecord[]): string[] {
       shortTime(deploy.startedAt),
       deploy.rollbackOf ? `rollback to ${deploy.rollbackOf}` : (deploy.trigger ?? '-'),
       deploy.by ?? '-',
-      deploy.status,
+      outcome(deploy),
       deploy.steps.map((step) => `${step.step} ${(step.ms / 1000).toFixed(1)}s`).join(', '),
     ]),
   ]);
@@ -111,7 +118,8 @@ export function renderDeploy(deploy: DeployRecord, log: string): string[] {
     `by         ${deploy.by ?? '-'}`,
     `started    ${shortTime(deploy.startedAt)}`,
     `finished   ${shortTime(deploy.finishedAt)}`,
-    `outcome    ${deploy.status}${deploy.error ? `: ${deploy.error}` : ''}`,
+    ...(deploy.interruptedAt ? [`last seen  ${shortTime(deploy.interruptedAt)} (the agent stopped after this)`] : []),
+    `outcome    ${outcome(deploy)}${deploy.error ? `: ${deploy.error}` : ''}`,
     `steps      ${deploy.steps.map((step) => `${step.step} ${(step.ms / 1000).toFixed(1)}s`).join(', ') || '-'}`,
     ...deploy.images.map((image) => `image      ${image.service}: ${image.reference}@${image.digest}`),
     ...(deploy.urls ?? []).map((url) => `url        ${url}`),
@@ -119,6 +127,33 @@ export function renderDeploy(deploy: DeployRecord, log: string): string[] {
   if (deploy.resolvedCompose)
     lines.push('', 'compose file as deployed (config values masked):', ...deploy.resolvedCompose.trimEnd().split('\n'));
   return [...lines, '', 'log:', ...log.trimEnd().split('\n')];
+}
+
+/**
+ * A deploy's outcome in a word or a few: its status, and for a deploy that was stopped or interrupted, the step
+ * it was in and whether `docker stack deploy` had run (`interrupted at converge, after stack deploy`).
+ */
+export function outcome(deploy: Pick<DeployRecord, 'status' | 'step' | 'stackDeployedAt'>): string {
+  if (!['timed-out', 'cancelled', 'interrupted'].includes(deploy.status) || !deploy.step) return deploy.status;
+  return `${deploy.status} at ${deploy.step}${deploy.stackDeployedAt ? ', after stack deploy' : ''}`;
+}
+
+/** The answer of `cancel APP`: what was stopped, or that nothing ran. */
+export function renderCancel(answer: CancelOutcome): string[] {
+  const lines: string[] = [];
+  const deploy = answer.cancelled;
+  if (deploy) {
+    const which = `deploy ${deploy.id} of ${answer.app} (commit ${deploy.commit.slice(0, 12)}, ${deploy.trigger ?? 'push'}${deploy.by ? ` by ${deploy.by}` : ''})`;
+    lines.push(
+      deploy.status === 'cancelled'
+        ? `cancelled ${which}: ${outcome(deploy)}`
+        : `${which} ended before the cancel reached it: ${outcome(deploy)}`,
+    );
+    if (deploy.error) lines.push(deploy.error);
+  }
+  if (answer.stoppedChange) lines.push(`stopped the change of ${answer.app} that was running (scale, restart)`);
+  if (answer.dropped) lines.push(`dropped a request that waited for its turn to deploy ${answer.app}`);
+  return lines.length ? lines : [`nothing to cancel: no deploy of ${answer.app} runs or waits`];
 }
 
 /** One line of `logs`, prefixed as `docker compose logs` does: the task, padded, and `|`. */

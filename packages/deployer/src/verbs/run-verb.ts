@@ -1,10 +1,11 @@
 import type { AppStatus, AppSummary } from '../app-operations.js';
+import type { CancelOutcome } from '../deployer.js';
 import { CONFIG_KEY } from '../app-settings.js';
 import type { DeployResult } from '../deploy-stream.js';
 import type { LogLine } from '../docker/service-logs.js';
 import type { DeployRecord } from '../history.js';
 import { AgentError, type AgentClient } from './agent-client.js';
-import { renderApps, renderDeploy, renderDeploys, renderLogLine, renderStatus } from './render.js';
+import { renderApps, renderCancel, renderDeploy, renderDeploys, renderLogLine, renderStatus } from './render.js';
 import { NODES_USAGE, runNodes } from './node-verb.js';
 import { JSON_FLAG, positionals, print, segment, UsageError, ValueError } from './verb-args.js';
 
@@ -36,6 +37,7 @@ export const VERB_USAGE: readonly string[] = [
   'rollback APP [ID]                              deploy an earlier version again (default: the previous)',
   'redeploy APP                                   deploy the deployed commit again with the current config',
   'destroy APP --confirm APP [--volumes]          remove the app and everything the platform keeps of it',
+  'cancel APP [--json]                            stop the running deploy (the previous version keeps serving)',
   ...NODES_USAGE,
 ];
 
@@ -54,6 +56,7 @@ const VERBS = new Set([
   'redeploy',
   'destroy',
   'nodes',
+  'cancel',
 ]);
 
 /** Whether `verb` is one that {@link runVerb} runs. */
@@ -111,6 +114,8 @@ export async function runVerb(args: readonly string[], client: AgentClient, io: 
         return await destroy(rest, client, io);
       case 'nodes':
         return await runNodes(rest, client, io);
+      case 'cancel':
+        return await cancel(rest, client, io);
       default:
         io.error(
           verb === undefined
@@ -306,6 +311,15 @@ async function destroy(args: string[], client: AgentClient, io: VerbIo): Promise
     ...(typeof values.confirm === 'string' && { confirm: values.confirm }),
     volumes: values.volumes === true,
   });
+}
+
+async function cancel(args: string[], client: AgentClient, io: VerbIo): Promise<ExitStatus> {
+  const {
+    values,
+    positionals: [app],
+  } = positionals(args, JSON_FLAG, 1, 'cancel APP [--json]', 1);
+  const answer = await client.change<CancelOutcome>('POST', `/apps/${segment(app)}/cancel`, {}, io.signal);
+  return print(io, values.json === true, answer, () => renderCancel(answer));
 }
 
 async function streamed(
