@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeployHistory, KEPT_PER_APP } from './history.js';
@@ -141,6 +141,75 @@ describe('DeployHistory', () => {
       expect(await history.log('shop', id)).toBeUndefined();
     }
     expect(existsSync(join(dir, 'shop'))).toBe(false);
+  });
+
+  it('keeps where a running deploy is in its record, and the outcome keeps it', async () => {
+    const dir = historyDir();
+    const history = new DeployHistory(dir);
+    const deploy = await history.start('shop', { commit: 'c', branch: 'master' });
+    await deploy.progress({ step: 'build' });
+    expect(await history.get('shop', deploy.record.id)).toMatchObject({ status: 'running', step: 'build' });
+    await deploy.progress({ step: 'deploy', stackDeployedAt: '2026-11-30T23:00:00.000Z' });
+    await deploy.progress({ step: 'converge' });
+    expect(await history.get('shop', deploy.record.id)).toMatchObject({
+      status: 'running',
+      step: 'converge',
+      stackDeployedAt: '2026-11-30T23:00:00.000Z',
+    });
+    const finished = await deploy.finish({ status: 'timed-out', error: 'converge: stopped after 5 min' });
+    expect(finished).toMatchObject({ status: 'timed-out', step: 'converge', stackDeployedAt: expect.any(String) });
+  });
+
+  it('closes the running records a dead agent left as interrupted, saying when, where and what may run', async () => {
+    const dir = historyDir();
+    const history = new DeployHistory(dir);
+    const building = await history.start('shop', { commit: 'b', branch: 'master' });
+    await building.progress({ step: 'build' });
+    const converging = await history.start('blog', { commit: 'c', branch: 'main' });
+    await converging.progress({ step: 'deploy', stackDeployedAt: '2026-11-30T22:00:00.000Z' });
+    await converging.progress({ step: 'converge' });
+    const done = await history.start('blog', { commit: 'd', branch: 'main' });
+    await done.finish({ status: 'succeeded' });
+    const fresh = await history.start('shop', { commit: 'e', branch: 'master' });
+    const own = await history.start('docs', { commit: 'f', branch: 'main' });
+    const lastSeen = new Date(Math.floor(Date.now() / 1000) * 1000 - 3_600_000);
+    for (const deploy of [building, converging, own]) {
+      for (const file of ['record.json', 'log']) {
+        const path = join(dir, deploy.record.app, deploy.record.id, file);
+        if (!existsSync(path)) writeFileSync(path, '');
+        utimesSync(path, lastSeen, lastSeen);
+      }
+    }
+    const now = new Date(lastSeen.getTime() + 60_000);
+    const freshSeen = new Date(now.getTime() - 5_000);
+    utimesSync(join(dir, 'shop', fresh.record.id, 'record.json'), freshSeen, freshSeen);
+
+    const { interrupted, live } = await history.interruptStale(now, 30_000, new Set([own.record.id]));
+    expect(interrupted.map((record) => record.id).sort()).toEqual([building.record.id, converging.record.id].sort());
+    expect(live).toBe(1);
+    expect(await history.get('shop', building.record.id)).toEqual({
+      ...building.record,
+      status: 'interrupted',
+      step: 'build',
+      interruptedAt: lastSeen.toISOString(),
+      finishedAt: now.toISOString(),
+      error:
+        'interrupted during build (the agent stopped: killed or crashed): nothing was deployed, the previous version keeps serving',
+    });
+    expect(await history.get('blog', converging.record.id)).toMatchObject({
+      status: 'interrupted',
+      step: 'converge',
+      error:
+        'interrupted during converge after docker stack deploy (the agent stopped: killed or crashed): the swarm may run the new version; `status blog` shows what runs',
+    });
+    expect(await history.get('blog', done.record.id)).toMatchObject({ status: 'succeeded' });
+    expect(await history.get('shop', fresh.record.id)).toMatchObject({ status: 'running' });
+    expect(await history.get('docs', own.record.id)).toMatchObject({ status: 'running' });
+
+    await fresh.beat();
+    const later = await history.interruptStale(new Date(Date.now() + 1000), 30_000);
+    expect(later.interrupted.map((record) => record.id)).toEqual([own.record.id]);
+    expect(later.live).toBe(1);
   });
 
   it('gives strictly increasing ids, so deploys started in the same millisecond keep their order', async () => {

@@ -222,8 +222,8 @@ export class DeployHistory {
    * record's modification times, which a running deploy renews with `beat`) is more than `staleMs` before `now`
    * becomes `interrupted`, with `interruptedAt` set to that last sign of life, `finishedAt` to `now`, and an error
    * that says where it was and what may run: nothing deployed when it had not reached `docker stack deploy`, else
-   * that the swarm may run the new version. Records of deploys in `skip` (this process's own) and fresher ones (a
-   * live agent's, as in a start-first update of the deployer) are left alone and counted in `live`.
+   * that the swarm may run the new version. Records of deploys in `skip` (this process's own) are left alone, and so
+   * are fresher ones (a live agent's, as in a start-first update of the deployer), counted in `live`.
    */
   async interruptStale(
     now: Date,
@@ -290,7 +290,7 @@ export class DeployHistory {
         ),
       ),
     );
-    return new Date(Math.max(...times, Date.parse(record.startedAt)));
+    return new Date(Math.max(...times));
   }
 
   private async write(record: DeployRecord): Promise<void> {

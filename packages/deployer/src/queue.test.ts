@@ -142,6 +142,52 @@ describe('DeployQueue', () => {
     });
   });
 
+  it('cancel aborts the running job through its signal; its turn and its slot free once it ends', async () => {
+    const queue = new DeployQueue<string>(1);
+    const reasons: unknown[] = [];
+    const honouring = (signal: AbortSignal): Promise<string> =>
+      new Promise((_, reject) => {
+        signal.addEventListener('abort', () => {
+          reasons.push(signal.reason);
+          reject(signal.reason as Error);
+        });
+      });
+    const stopped = queue.run('shop', honouring);
+    const otherApp = new Job<string>();
+    const waitingForSlot = queue.run('blog', otherApp.run);
+    await settle();
+    expect(otherApp.hasStarted).toBe(false);
+    const reason = new Error('cancelled by the admin');
+    const cancel = queue.cancel('shop', reason);
+    expect(cancel.dropped).toBe(false);
+    await expect(stopped).rejects.toBe(reason);
+    await cancel.running;
+    expect(reasons).toEqual([reason]);
+    expect(queue.busy('shop')).toBe(false);
+    await otherApp.started.promise;
+    otherApp.gate.resolve('blog deployed');
+    expect(await waitingForSlot).toEqual(completed('blog deployed'));
+    expect(await queue.run('shop', () => Promise.resolve('next push'))).toEqual(completed('next push'));
+  });
+
+  it('cancel drops the waiting request (answered cancelled) and finds nothing to stop on an idle app', async () => {
+    const queue = new DeployQueue<string>(2);
+    const running = new Job<string>();
+    const first = queue.run('shop', running.run);
+    await running.started.promise;
+    const waiting = new Job<string>();
+    const second = queue.run('shop', waiting.run);
+    const cancel = queue.cancel('shop', new Error('stop'));
+    expect(cancel.dropped).toBe(true);
+    expect(await second).toEqual({ status: 'cancelled' });
+    running.gate.resolve('ended on its own');
+    await cancel.running;
+    expect(await first).toEqual(completed('ended on its own'));
+    expect(waiting.hasStarted).toBe(false);
+    expect(queue.cancel('shop', new Error('stop'))).toEqual({ dropped: false });
+    expect(queue.cancel('never-seen', new Error('stop'))).toEqual({ dropped: false });
+  });
+
   it.each([0, -1, 1.5, Number.NaN])('refuses the limit %p', (limit) => {
     expect(() => new DeployQueue(limit)).toThrow(RangeError);
   });
