@@ -45,18 +45,28 @@ export interface LocalPlatform {
   initRepository(dir: string, app: string): Promise<void>;
   /** Stops `swarmlet up` (SIGINT) and waits for it. */
   stop(): Promise<void>;
+  /**
+   * Kills `swarmlet up` and every process under it (registry, agent, receiver and what they run) with SIGKILL, as
+   * a crash would, and waits until `swarmlet up` is gone. `startLocalPlatform(work, this)` starts it again.
+   */
+  kill(): Promise<void>;
 }
 
 /**
  * Starts `swarmlet up` on free ports with its data under `work/data`, without a local router (tests run several
  * platforms at once; a router would hold one HTTP port), and a new ed25519 key (`work/id_ed25519`, comment
- * `pusher`) as its only authorized key; resolves once the agent answers and the receiver takes SSH.
+ * `pusher`) as its only authorized key; resolves once the agent answers and the receiver takes SSH. Given `again` (a
+ * platform started on `work` before, stopped or killed), it starts on the same ports, data and key.
  */
-export async function startLocalPlatform(work: string): Promise<LocalPlatform> {
-  const [registryPort, agentPort, sshPort] = [await freePort(), await freePort(), await freePort()];
+export async function startLocalPlatform(work: string, again?: LocalPlatform): Promise<LocalPlatform> {
+  const [registryPort, agentPort, sshPort] = again
+    ? [again.registryPort, again.agentPort, again.sshPort]
+    : [await freePort(), await freePort(), await freePort()];
   const key = join(work, 'id_ed25519');
-  await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'pusher', '-f', key]);
-  await execa('cp', [`${key}.pub`, join(work, 'authorized_keys')]);
+  if (!again) {
+    await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'pusher', '-f', key]);
+    await execa('cp', [`${key}.pub`, join(work, 'authorized_keys')]);
+  }
   const env = {
     SWARMLET_DATA_DIR: join(work, 'data'),
     SWARMLET_REGISTRY_PORT: String(registryPort),
@@ -110,5 +120,35 @@ export async function startLocalPlatform(work: string): Promise<LocalPlatform> {
       platform.kill('SIGINT');
       await platform;
     },
+    kill: async () => {
+      const pids = await descendants(platform.pid ?? 0);
+      platform.kill('SIGKILL');
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      await platform;
+    },
   };
+}
+
+/** The processes under `pid`, children first, then theirs. */
+async function descendants(pid: number): Promise<number[]> {
+  const found: number[] = [];
+  for (let level = [pid]; level.length > 0;) {
+    const children = await Promise.all(
+      level.map(async (parent) =>
+        (await execa('pgrep', ['-P', String(parent)], { reject: false })).stdout
+          .split('\n')
+          .filter(Boolean)
+          .map(Number),
+      ),
+    );
+    level = children.flat();
+    found.push(...level);
+  }
+  return found;
 }

@@ -60,7 +60,9 @@ describe('deploy time limits', () => {
   it('aborts a deadline with the limit that passed, or with its parent, and finds the stop behind an error', async () => {
     const parent = new AbortController();
     const limited = deadline(parent.signal, timeLimit('SWARMLET_BUILD_TIMEOUT', 1000));
-    await new Promise((resolve) => limited.signal.addEventListener('abort', resolve, { once: true }));
+    await new Promise((resolve) => {
+      limited.signal.addEventListener('abort', resolve, { once: true });
+    });
     expect(limited.signal.reason).toEqual(expect.any(DeployStopped));
     expect((limited.signal.reason as DeployStopped).message).toBe('stopped after 1 s (SWARMLET_BUILD_TIMEOUT)');
     limited.clear();

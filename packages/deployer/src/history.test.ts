@@ -157,7 +157,11 @@ describe('DeployHistory', () => {
       stackDeployedAt: '2026-11-30T23:00:00.000Z',
     });
     const finished = await deploy.finish({ status: 'timed-out', error: 'converge: stopped after 5 min' });
-    expect(finished).toMatchObject({ status: 'timed-out', step: 'converge', stackDeployedAt: expect.any(String) });
+    expect(finished).toMatchObject({
+      status: 'timed-out',
+      step: 'converge',
+      stackDeployedAt: expect.any(String) as unknown,
+    });
   });
 
   it('closes the running records a dead agent left as interrupted, saying when, where and what may run', async () => {
