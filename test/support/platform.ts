@@ -55,8 +55,8 @@ export interface LocalPlatform {
 /**
  * Starts `swarmlet up` on free ports with its data under `work/data`, without a local router (tests run several
  * platforms at once; a router would hold one HTTP port), and a new ed25519 key (`work/id_ed25519`, comment
- * `pusher`) as its only authorized key; resolves once the agent answers and the receiver takes SSH. Given `again` (a
- * platform started on `work` before, stopped or killed), it starts on the same ports, data and key.
+ * `pusher`) as its only authorized key; resolves once the agent answers and the receiver takes SSH. Given
+ * `again` (a platform started on `work` before, stopped or killed), it starts on the same ports, data and key.
  */
 export async function startLocalPlatform(work: string, again?: LocalPlatform): Promise<LocalPlatform> {
   const [registryPort, agentPort, sshPort] = again

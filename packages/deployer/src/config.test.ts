@@ -55,6 +55,20 @@ describe('loadAgentConfig', () => {
     expect(() => loadAgentConfig({ SWARMLET_VERSION: '../x' })).toThrow(/SWARMLET_VERSION/);
   });
 
+  it('reads the platform time limits as durations, with defaults, and names a bad one', () => {
+    expect(loadAgentConfig({}).limits).toEqual({
+      buildMs: 30 * 60_000,
+      pushMs: 10 * 60_000,
+      stackDeployMs: 5 * 60_000,
+      engineCallMs: 2 * 60_000,
+    });
+    expect(
+      loadAgentConfig({ SWARMLET_BUILD_TIMEOUT: '1h30m', SWARMLET_DEPLOY_TIMEOUT: '2h', SWARMLET_ENGINE_TIMEOUT: '45' })
+        .limits,
+    ).toMatchObject({ buildMs: 90 * 60_000, deployMs: 2 * 3_600_000, engineCallMs: 45_000 });
+    expect(() => loadAgentConfig({ SWARMLET_PUSH_TIMEOUT: 'forever' })).toThrow(/SWARMLET_PUSH_TIMEOUT/);
+  });
+
   it('reads the builder and the build cache limit, 10 GiB by default', () => {
     expect(loadAgentConfig({})).toMatchObject({ builder: 'auto', buildCacheLimitBytes: 10 * 2 ** 30 });
     expect(loadAgentConfig({ SWARMLET_BUILDER: 'classic', SWARMLET_BUILD_CACHE_LIMIT: '512 MiB' })).toMatchObject({
