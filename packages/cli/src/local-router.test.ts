@@ -22,7 +22,8 @@ interface RouterService {
 describe('the local router', () => {
   const work = mkdtempSync(join(tmpdir(), 'swarmlet-local-router-'));
   const stack = `router-test-${process.pid}`;
-  const image = `swarmlet-test-traefik-${process.pid}:v1`;
+  const repository = `swarmlet-test-traefik-${process.pid}`;
+  const image = `${repository}:v1`;
   const network = `swarmlet-test-router-${process.pid}`;
   const log = createLogger({ name: 'test', level: 'error' });
   let docker: Docker;
@@ -30,7 +31,7 @@ describe('the local router', () => {
 
   beforeAll(async () => {
     docker = await requireEngine();
-    await docker.getImage(await ensureStandInImage(docker, 'busybox')).tag({ repo: image.split(':')[0], tag: 'v1' });
+    await docker.getImage(await ensureStandInImage(docker, 'busybox')).tag({ repo: repository, tag: 'v1' });
     expect(await ensureOverlayNetwork(docker, network)).toBe(true);
     expect(await ensureOverlayNetwork(docker, network)).toBe(false);
     settings = {
