@@ -6,7 +6,7 @@
 #   registry-firewall.sh apply  [--port PORT] [--allow ADDR]...   (re)build the rules from `docker node ls`
 #   registry-firewall.sh remove [--port PORT]                     remove them
 # PORT is the published port (default 5000). ADDR (an IPv4 address or CIDR) is let in besides loopback and the
-# nodes' addresses; on a worker, where `docker node ls` does not answer, the nodes are given this way.
+# nodes' addresses (on a worker, which cannot list the nodes, the managers' addresses and these).
 # What the rules do: a published port reaches its container through the engine's DNAT (nat DOCKER-INGRESS in
 # ingress mode, nat DOCKER in host mode) and then the filter FORWARD chain, whose first stop is DOCKER-USER, the
 # chain the engine leaves to its users. One rule there sends every packet of a DNAT'd connection whose original
@@ -60,20 +60,22 @@ parse_args() {
 }
 
 # The IPv4 addresses of the swarm's nodes, one a line; the leader may report 0.0.0.0 as its own address, so a
-# manager's advertised address is taken too.
+# manager's advertised address is taken too. On a worker, which cannot list the nodes, the managers' addresses.
 node_addresses() {
   local ids line address
-  ids=$(docker node ls --format '{{.ID}}' 2>/dev/null) ||
-    fail 'docker node ls does not answer (not a swarm manager?): give the nodes with --allow ADDR'
-  [ -n "$ids" ] || return 0
-  # shellcheck disable=SC2086 # node IDs are single words
-  docker node inspect --format '{{.Status.Addr}}{{if .ManagerStatus}} {{.ManagerStatus.Addr}}{{end}}' $ids |
-    while read -r line; do
-      for address in $line; do
-        address=${address%:*}
-        if is_ipv4 "$address" && [ "$address" != 0.0.0.0 ]; then printf '%s\n' "$address"; fi
-      done
-    done
+  if ! ids=$(docker node ls --format '{{.ID}}' 2>/dev/null); then
+    line=$(docker info --format '{{range .Swarm.RemoteManagers}}{{.Addr}} {{end}}' 2>/dev/null) ||
+      fail 'the Docker engine does not answer'
+    printf 'registry-firewall: not a manager: letting in the managers (%s) and --allow addresses\n' "$line" >&2
+  else
+    [ -n "$ids" ] || return 0
+    # shellcheck disable=SC2086 # node IDs are single words
+    line=$(docker node inspect --format '{{.Status.Addr}}{{if .ManagerStatus}} {{.ManagerStatus.Addr}}{{end}}' $ids)
+  fi
+  for address in $line; do
+    address=${address%:*}
+    if is_ipv4 "$address" && [ "$address" != 0.0.0.0 ]; then printf '%s\n' "$address"; fi
+  done
 }
 
 chain_name() { printf 'SWARMLET-REGISTRY-%s' "$port"; }
@@ -84,10 +86,11 @@ jump_rule() {
 }
 
 apply_rules() {
-  local chain rules jump address
+  local chain nodes rules jump address
   chain=$(chain_name)
   iptables -w -n -L DOCKER-USER >/dev/null 2>&1 || fail 'no DOCKER-USER chain: is the Docker engine running?'
-  mapfile -t addresses < <({ node_addresses; printf '%s\n' "${allowed[@]}"; } | sed '/^$/d' | sort -u)
+  nodes=$(node_addresses)
+  mapfile -t addresses < <(printf '%s\n' "$nodes" "${allowed[@]}" | sed '/^$/d' | sort -u)
   rules=$(
     printf '*filter\n:%s - [0:0]\n' "$chain"
     printf -- '-A %s -s 127.0.0.0/8 -j RETURN\n' "$chain"
