@@ -19,6 +19,15 @@ describe('LoginThrottle', () => {
     expect(throttle.take('10.0.0.1', 'ci')).toBeUndefined();
     expect(throttle.take('10.0.0.1', 'ci')).toBe(10);
   });
+
+  it('holds at most 100,000 counters, forgetting the oldest first', () => {
+    const throttle = new LoginThrottle({ burst: 1, addressBurst: 1, refillMs: 3_600_000 }, () => 0);
+    expect(throttle.take('198.51.100.1', 'ci')).toBeUndefined();
+    expect(throttle.take('198.51.100.1', 'ci')).toBe(3600);
+    for (let index = 0; index < 50_000; index += 1)
+      throttle.take(`10.${String(index >> 8)}.${String(index & 255)}.1`, 'x');
+    expect(throttle.take('198.51.100.1', 'ci')).toBeUndefined();
+  });
 });
 
 describe('addressKey', () => {

@@ -16,16 +16,19 @@ interface Bucket {
 }
 
 const SWEEP_ABOVE = 10_000;
+const MAX_BUCKETS = 100_000;
 
 /**
  * Throttles password guessing with two token buckets per login: one for the pair (client address, user) and one
  * for the client address. A login attempt takes a token from both before its password is checked, so concurrent
  * attempts count too; a successful login gives them back, so only failures use the budget up. Each bucket holds
- * `burst` (or `addressBurst`) tokens and regains one every `refillMs`. Buckets that have refilled are forgotten
- * once more than 10,000 are held, so memory stays bounded by the attackers' recent addresses.
+ * `burst` (or `addressBurst`) tokens and regains one every `refillMs`. Once more than 10,000 buckets are held,
+ * those that have refilled are forgotten (at most once per `refillMs`), and beyond 100,000 the oldest is, so memory
+ * stays bounded whatever the number of addresses an attacker uses.
  */
 export class LoginThrottle {
   private readonly buckets = new Map<string, Bucket>();
+  private sweptAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly settings: ThrottleSettings,
@@ -59,7 +62,8 @@ export class LoginThrottle {
   private current(key: string, capacity: number, now: number): Bucket {
     let bucket = this.buckets.get(key);
     if (!bucket) {
-      if (this.buckets.size >= SWEEP_ABOVE) this.sweep(now);
+      if (this.buckets.size >= SWEEP_ABOVE && now - this.sweptAt >= this.settings.refillMs) this.sweep(now);
+      if (this.buckets.size >= MAX_BUCKETS) this.buckets.delete(this.buckets.keys().next().value ?? '');
       bucket = { tokens: capacity, at: now };
       this.buckets.set(key, bucket);
     }
@@ -69,6 +73,7 @@ export class LoginThrottle {
   }
 
   private sweep(now: number): void {
+    this.sweptAt = now;
     const fullAfter = Math.max(this.settings.burst, this.settings.addressBurst) * this.settings.refillMs;
     for (const [key, bucket] of this.buckets) if (now - bucket.at >= fullAfter) this.buckets.delete(key);
   }
