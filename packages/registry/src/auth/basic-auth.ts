@@ -14,6 +14,7 @@ export interface AuthState {
 
 /** Told of every login refused by the throttle, e.g. to count it in `/metrics`. */
 export interface ThrottleCounter {
+  /** Called once for each request answered 429 by the throttle. */
   throttled(): void;
 }
 
@@ -23,6 +24,7 @@ export interface BasicAuthOptions {
   realm: string;
   /** Refuses password checks after a burst of failures. */
   throttle: LoginThrottle;
+  /** Told of each login the throttle refuses. */
   counter?: ThrottleCounter;
 }
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { isIPv4 } from 'node:net';
 
 /** How many failed logins {@link LoginThrottle} allows before it refuses, and how fast it forgives them. */
@@ -43,7 +44,7 @@ export class LoginThrottle {
     const now = this.now();
     const keys: [string, number][] = [
       [`a ${address}`, this.settings.addressBurst],
-      [`u ${address} ${user}`, this.settings.burst],
+      [userKey(address, user), this.settings.burst],
     ];
     const buckets = keys.map(([key, capacity]) => this.current(key, capacity, now));
     const waitMs = Math.max(...buckets.map((bucket) => (1 - bucket.tokens) * this.settings.refillMs));
@@ -56,7 +57,7 @@ export class LoginThrottle {
   giveBack(address: string, user: string): void {
     const now = this.now();
     this.current(`a ${address}`, this.settings.addressBurst, now).tokens += 1;
-    this.current(`u ${address} ${user}`, this.settings.burst, now).tokens += 1;
+    this.current(userKey(address, user), this.settings.burst, now).tokens += 1;
   }
 
   private current(key: string, capacity: number, now: number): Bucket {
@@ -77,6 +78,11 @@ export class LoginThrottle {
     const fullAfter = Math.max(this.settings.burst, this.settings.addressBurst) * this.settings.refillMs;
     for (const [key, bucket] of this.buckets) if (now - bucket.at >= fullAfter) this.buckets.delete(key);
   }
+}
+
+/** The key of the (address, user) bucket; the user is hashed so a long name costs no more memory than a short one. */
+function userKey(address: string, user: string): string {
+  return `u ${address} ${createHash('sha256').update(user).digest('base64')}`;
 }
 
 /**
