@@ -9,7 +9,9 @@
 # for the deployer, the agent token), builds the images from this source tree, deploys the router, registry and
 # deployer core stacks, authorizes the SSH key, waits until every core service runs, puts the `swarmlet` command
 # on the PATH (/usr/local/bin/swarmlet, or SWARMLET_COMMAND: it runs the platform's commands in the running
-# deployer, `swarmlet help`), and prints the next steps.
+# deployer, `swarmlet help`), and prints the next steps. The registry's plain-HTTP port 5000 is confined to this
+# machine and the swarm's nodes by scripts/registry-firewall.sh, installed as /usr/local/sbin/swarmlet-registry-firewall
+# (or SWARMLET_FIREWALL_COMMAND) and kept in step by a systemd unit and timer where systemd runs.
 # Running it again upgrades in place: data, secrets and keys are kept. `--uninstall` removes what it created and
 # keeps the data volumes; `--uninstall --purge` removes them too. No password is ever put on a command line or in
 # a log: it travels on standard input only.
@@ -23,6 +25,9 @@ STACKS=(router registry deployer)
 VOLUMES=(registry_registry-data deployer_deployer-data router_certificates)
 LABELS=(swarmlet.registry swarmlet.deployer)
 COMMAND_PATH=${SWARMLET_COMMAND:-/usr/local/bin/swarmlet}
+FIREWALL_PATH=${SWARMLET_FIREWALL_COMMAND:-/usr/local/sbin/swarmlet-registry-firewall}
+FIREWALL_UNIT=swarmlet-registry-firewall
+SYSTEMD_DIR=/etc/systemd/system
 
 domain=${SWARMLET_DOMAIN:-}
 email=${SWARMLET_EMAIL:-}
@@ -322,13 +327,73 @@ EOF
   mv -f "$temporary" "$COMMAND_PATH"
 }
 
+# The installed firewall script is ours when it carries the first line of scripts/registry-firewall.sh's header.
+firewall_is_ours() { [ -f "$FIREWALL_PATH" ] && grep -q "^# Confines the registry's plain-HTTP port" "$FIREWALL_PATH"; }
+
+confine_registry_port() {
+  local port=${REGISTRY_ADDR##*:}
+  step "confine the registry's port $port to this machine and the swarm's nodes"
+  mkdir -p "$(dirname "$FIREWALL_PATH")"
+  install -m 0755 "$SOURCE_DIR/scripts/registry-firewall.sh" "$FIREWALL_PATH.$$.tmp"
+  mv -f "$FIREWALL_PATH.$$.tmp" "$FIREWALL_PATH"
+  quietly "$FIREWALL_PATH" apply --port "$port"
+  if [ ! -d /run/systemd/system ]; then
+    say "no systemd: run $FIREWALL_PATH apply after a reboot and when nodes join or leave"
+    return 0
+  fi
+  cat >"$SYSTEMD_DIR/$FIREWALL_UNIT.service" <<UNIT
+# Installed by Swarmlet's install.sh: confines the registry's port to this machine and the swarm's nodes.
+[Unit]
+Description=Swarmlet: confine the registry's plain-HTTP port
+After=docker.service
+Wants=docker.service
+
+[Service]
+Type=oneshot
+ExecStart=$FIREWALL_PATH apply --port $port
+
+[Install]
+WantedBy=multi-user.target docker.service
+UNIT
+  cat >"$SYSTEMD_DIR/$FIREWALL_UNIT.timer" <<'UNIT'
+# Installed by Swarmlet's install.sh: rebuilds the registry port's rules as swarm nodes join and leave.
+[Unit]
+Description=Swarmlet: keep the registry port's rules in step with the swarm's nodes
+
+[Timer]
+OnBootSec=1min
+OnUnitActiveSec=1min
+
+[Install]
+WantedBy=timers.target
+UNIT
+  quietly systemctl daemon-reload
+  quietly systemctl enable "$FIREWALL_UNIT.service"
+  quietly systemctl enable --now "$FIREWALL_UNIT.timer"
+}
+
+release_registry_port() {
+  step "remove the registry port's firewall rules"
+  local unit
+  for unit in "$FIREWALL_UNIT.timer" "$FIREWALL_UNIT.service"; do
+    if ! grep -qs "Installed by Swarmlet's install.sh" "$SYSTEMD_DIR/$unit"; then continue; fi
+    if [ -d /run/systemd/system ]; then systemctl disable --now "$unit" >/dev/null 2>&1 || true; fi
+    rm -f "$SYSTEMD_DIR/$unit"
+  done
+  if [ -d /run/systemd/system ]; then systemctl daemon-reload >/dev/null 2>&1 || true; fi
+  if command -v iptables >/dev/null 2>&1; then
+    quietly bash "$SOURCE_DIR/scripts/registry-firewall.sh" remove --port "${REGISTRY_ADDR##*:}"
+  fi
+  if firewall_is_ours; then rm -f "$FIREWALL_PATH"; fi
+}
+
 print_next_steps() {
   local host
   host=${advertise_addr:-$domain}
   cat <<EOF
 
 Swarmlet is installed (version $version).
-  registry   https://registry.$domain (and $REGISTRY_ADDR on every node)
+  registry   https://registry.$domain (and $REGISTRY_ADDR on every node, refused from outside the swarm)
   git        ssh://git@$host:2222
 
 Next:
@@ -347,6 +412,7 @@ EOF
 }
 
 uninstall() {
+  release_registry_port
   step 'remove the core stacks'
   local name volume node label
   for name in "${STACKS[@]}"; do docker stack rm "$name" >/dev/null 2>&1 || true; done
@@ -408,6 +474,7 @@ main() {
   fi
   ensure_swarm
   ensure_network
+  confine_registry_port
   build_images
   ensure_secrets
   deploy_stacks

@@ -12,6 +12,15 @@ const REGISTRY = '127.0.0.1:5000';
 const VOLUMES = ['registry_registry-data', 'deployer_deployer-data'];
 /** Where install.sh puts the server's swarmlet command. */
 const COMMAND = '/usr/local/bin/swarmlet';
+/** Where install.sh puts the script that confines the registry's port, and the chain that script makes. */
+const FIREWALL = '/usr/local/sbin/swarmlet-registry-firewall';
+const FIREWALL_CHAIN = 'SWARMLET-REGISTRY-5000';
+
+/** The rules of DOCKER-USER that jump to the registry port's chain. */
+async function registryPortJumps(): Promise<string[]> {
+  const { stdout } = await execa('iptables', ['-w', '-S', 'DOCKER-USER']);
+  return stdout.split('\n').filter((line) => line.endsWith(`-j ${FIREWALL_CHAIN}`));
+}
 
 const APP_COMPOSE = `version: "3.8"
 services:
@@ -166,6 +175,9 @@ describe('install.sh', () => {
     expect(result.all).toContain('Host swarmlet');
     expect(result.all).toContain('operate your apps: ssh swarmlet apps');
     expect(existsSync(COMMAND)).toBe(true);
+    expect(result.all).toContain("==> confine the registry's port 5000 to this machine and the swarm's nodes");
+    expect(existsSync(FIREWALL)).toBe(true);
+    expect(await registryPortJumps()).toHaveLength(1);
     expect(result.all).toContain('docker login registry.example.test --username admin');
     expect(result.all).not.toContain(password);
     expect(result.exitCode).toBe(0);
@@ -258,6 +270,7 @@ describe('install.sh', () => {
     const again = await install(...installArgs);
     expect(again.all).toContain('the key is already authorized');
     expect(again.exitCode).toBe(0);
+    expect(await registryPortJumps()).toHaveLength(1);
     expect(await served('installed and pushed\n')).toBe('installed and pushed\n');
     expect(await catalog()).toContain(`${app}-web`);
     const listed = await gitIn(
@@ -290,5 +303,8 @@ describe('install.sh', () => {
     expect(Object.keys(labels).filter((name) => name.startsWith('swarmlet.'))).toEqual([]);
     for (const volume of VOLUMES) expect((await engine().getVolume(volume).inspect()).Name).toBe(volume);
     expect(existsSync(COMMAND)).toBe(false);
+    expect(await registryPortJumps()).toEqual([]);
+    expect((await execa('iptables', ['-w', '-S', FIREWALL_CHAIN], { reject: false })).exitCode).not.toBe(0);
+    expect(existsSync(FIREWALL)).toBe(false);
   }, 600_000);
 });

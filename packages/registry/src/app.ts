@@ -53,7 +53,7 @@ export function createRegistryApp(
   app.use(deferredBodies());
   const requestLog = hooks.log && accessLog(hooks.log, config);
   if (requestLog) app.use(requestLog);
-  const auth = createAuthMiddleware(config);
+  const auth = createAuthMiddleware(config, hooks.metrics);
   if (auth) app.use(auth);
   if (hooks.metrics) app.use(metricsEndpoint(hooks.metrics));
   if (hooks.notifier?.active) app.use(hooks.notifier.middleware());

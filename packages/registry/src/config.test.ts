@@ -38,8 +38,35 @@ describe('loadRegistryConfig', () => {
     expect(config.http.addr).toEqual({ host: '127.0.0.1', port: 6000 });
     expect(config.storage.filesystem.rootdirectory).toBe('/srv/registry');
     expect(config.storage.delete.enabled).toBe(true);
-    expect(config.auth).toEqual({ htpasswd: { realm: 'Swarmlet', path: '/run/secrets/htpasswd' } });
+    expect(config.auth).toEqual({
+      htpasswd: {
+        realm: 'Swarmlet',
+        path: '/run/secrets/htpasswd',
+        throttle: { burst: 10, addressburst: 100, refill: 3000 },
+      },
+    });
     expect(config.http.tls).toEqual({ certificate: '/certs/tls.crt', key: '/certs/tls.key' });
+  });
+
+  it('reads the login throttle and the bcrypt concurrency from the file and REGISTRY_AUTH_HTPASSWD_*', () => {
+    const config = loadRegistryConfig(
+      { auth: { htpasswd: { path: '/h', throttle: { burst: 3, refill: '1m' } } } },
+      {
+        REGISTRY_AUTH_HTPASSWD_MAXCONCURRENTCHECKS: '2',
+        REGISTRY_AUTH_HTPASSWD_THROTTLE_ADDRESSBURST: '20',
+      },
+    );
+    expect(config.auth?.htpasswd).toMatchObject({
+      maxconcurrentchecks: 2,
+      throttle: { burst: 3, addressburst: 20, refill: 60_000 },
+    });
+    const zero = configError(() =>
+      loadRegistryConfig(
+        {},
+        { REGISTRY_AUTH: 'htpasswd', REGISTRY_AUTH_HTPASSWD_PATH: '/h', REGISTRY_AUTH_HTPASSWD_THROTTLE_BURST: '0' },
+      ),
+    );
+    expect(zero.setting).toBe('REGISTRY_AUTH_HTPASSWD_THROTTLE_BURST');
   });
 
   it('names an unknown setting in the file', () => {

@@ -84,6 +84,14 @@ const schema = z.strictObject({
       htpasswd: z.strictObject({
         realm: z.string().min(1).default('Registry Realm'),
         path: z.string().min(1),
+        maxconcurrentchecks: z.coerce.number().int().positive().optional(),
+        throttle: z
+          .strictObject({
+            burst: z.coerce.number().int().positive().default(10),
+            addressburst: z.coerce.number().int().positive().default(100),
+            refill: duration.refine((ms) => ms > 0, 'expected a duration above zero').default(3000),
+          })
+          .prefault({}),
       }),
     })
     .optional(),
@@ -142,6 +150,10 @@ const ENV_SETTINGS = [
   'storage.maintenance.garbagecollect.grace',
   'auth.htpasswd.realm',
   'auth.htpasswd.path',
+  'auth.htpasswd.maxconcurrentchecks',
+  'auth.htpasswd.throttle.burst',
+  'auth.htpasswd.throttle.addressburst',
+  'auth.htpasswd.throttle.refill',
   'http.addr',
   'http.net',
   'http.prefix',

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import type Koa from 'koa';
+import type { ThrottleCounter } from './auth/basic-auth.js';
 import { RegistryError } from './errors.js';
 import type { DeliveryCounters } from './notifications/endpoint-queue.js';
 
@@ -31,9 +32,10 @@ interface Series {
 /**
  * The registry's metrics in Prometheus' text format: requests by route, method and status, bytes received and
  * sent (as counted on the connection, headers included), uploads in flight, garbage collections and upload
- * purges done by the schedule (runs, blobs and bytes freed), and notification deliveries by endpoint.
+ * purges done by the schedule (runs, blobs and bytes freed), notification deliveries by endpoint, and logins
+ * refused by the login throttle.
  */
-export class Metrics implements DeliveryCounters {
+export class Metrics implements DeliveryCounters, ThrottleCounter {
   private readonly series = new Map<string, Series>();
 
   constructor() {
@@ -46,7 +48,9 @@ export class Metrics implements DeliveryCounters {
     this.define('registry_gc_freed_bytes_total', 'counter', 'Bytes freed by scheduled garbage collections.');
     this.define('registry_upload_purges_total', 'counter', 'Abandoned uploads removed by upload purging.');
     this.define('registry_notifications_total', 'counter', 'Notification deliveries, by endpoint and outcome.');
+    this.define('registry_auth_throttled_total', 'counter', 'Logins refused with 429 after too many failures.');
     this.set('registry_uploads_in_flight', {}, 0);
+    this.set('registry_auth_throttled_total', {}, 0);
   }
 
   /** Adds `amount` to the series `name` with `labels`. */
@@ -67,6 +71,10 @@ export class Metrics implements DeliveryCounters {
 
   failed(endpoint: string): void {
     this.add('registry_notifications_total', { endpoint, outcome: 'failed' });
+  }
+
+  throttled(): void {
+    this.add('registry_auth_throttled_total', {});
   }
 
   /**

@@ -10,6 +10,7 @@ import { loadRegistryConfig, type RegistryConfig } from '../config.js';
 import { errorMiddleware } from '../errors.js';
 import { basicAuth, createAuthMiddleware, type AuthState } from './basic-auth.js';
 import { loadHtpasswd } from './htpasswd.js';
+import { LoginThrottle } from './login-throttle.js';
 import { captureLogger } from '../../../../test/support/capture.js';
 
 const PASSWORD = 'correct horse:battery staple';
@@ -104,7 +105,8 @@ describe('basic auth', () => {
   it('quotes the realm in the challenge', async () => {
     const app = new Koa();
     app.use(errorMiddleware(() => undefined));
-    app.use(basicAuth(loadHtpasswd(htpasswdPath), 'say "hi" \\ bye'));
+    const throttle = new LoginThrottle({ burst: 10, addressBurst: 100, refillMs: 1000 });
+    app.use(basicAuth(loadHtpasswd(htpasswdPath), { realm: 'say "hi" \\ bye', throttle }));
     const response = await request(app.callback()).get('/v2/');
     expect(response.headers['www-authenticate']).toBe('Basic realm="say \\"hi\\" \\\\ bye"');
   });

@@ -1,7 +1,9 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { ConfigError } from '@swarmlet/common';
 import bcrypt from 'bcryptjs';
+import { ConcurrencyLimit } from './concurrency-limit.js';
 
 const SETTING = 'auth.htpasswd.path';
 const BCRYPT_HASH = /^\$2[aby]\$(0[4-9]|[12]\d|3[01])\$[./A-Za-z0-9]{53}$/;
@@ -17,12 +19,19 @@ export interface Htpasswd {
    * false (after as much bcrypt work as a known user costs, so timing does not reveal which user names exist).
    */
   verify(user: string, password: string): Promise<boolean>;
+  /**
+   * Whether `password` is `user`'s password as remembered from an earlier successful {@link verify}, answered
+   * without bcrypt work; false says only that it is not remembered.
+   */
+  remembers(user: string, password: string): boolean;
 }
 
 /** Tuning for {@link loadHtpasswd}. */
 export interface HtpasswdOptions {
   /** How many distinct good credentials are remembered so they are not bcrypt-compared again; default 64. */
   cacheSize?: number;
+  /** How many bcrypt comparisons may run at once; more wait in line. Default: the number of CPUs. */
+  maxConcurrentChecks?: number;
 }
 
 /**
@@ -32,10 +41,12 @@ export interface HtpasswdOptions {
  * whereas this registry refuses weak entries at start-up and checks passwords with bcryptjs's asynchronous `compare`
  * so the event loop keeps serving other requests.
  *
- * A good credential is remembered in a bounded least-recently-used set, keyed by an HMAC of user and password under a
- * key drawn at random per process (neither the password nor a reusable hash of it is kept), so the dozens of
- * requests of one `docker push` cost a single bcrypt comparison. Concurrent checks of the same credential share one
- * comparison. A failed check is never remembered.
+ * A good credential is remembered in a bounded least-recently-used set, keyed by an HMAC of user, password and the
+ * user's htpasswd hash under a key drawn at random per process (neither the password nor a reusable hash of it is
+ * kept, and a changed entry no longer matches), so the dozens of requests of one `docker push` cost a single bcrypt
+ * comparison. Concurrent checks of the same credential share one comparison. A failed check is never remembered.
+ * At most `maxConcurrentChecks` bcrypt comparisons run at once, so a flood of guesses queues rather than taking
+ * every CPU.
  * @throws ConfigError naming `auth.htpasswd.path` when the file cannot be read, has no entry, or has a line that is
  *   not a bcrypt entry (the message gives the file, the line number and the user, never a password or hash).
  */
@@ -45,15 +56,29 @@ export function loadHtpasswd(path: string, options: HtpasswdOptions = {}): Htpas
   const hmacKey = randomBytes(32);
   const remembered = new Set<string>();
   const inFlight = new Map<string, Promise<boolean>>();
+  const checks = new ConcurrencyLimit(options.maxConcurrentChecks ?? availableParallelism());
   const cost = Number([...hashes.values()][0]?.slice(4, 6));
   let decoy: Promise<string> | undefined;
 
   const compare = async (user: string, password: string): Promise<boolean> => {
     const hash = hashes.get(user);
-    if (hash !== undefined) return bcrypt.compare(password, hash);
-    decoy ??= bcrypt.hash(randomBytes(18).toString('base64'), cost);
-    await bcrypt.compare(password, await decoy);
+    if (hash !== undefined) return checks.run(() => bcrypt.compare(password, hash));
+    await checks.run(async () => {
+      decoy ??= bcrypt.hash(randomBytes(18).toString('base64'), cost);
+      await bcrypt.compare(password, await decoy);
+    });
     return false;
+  };
+
+  const keyOf = (user: string, password: string): string =>
+    createHmac('sha256', hmacKey)
+      .update(JSON.stringify([user, password, hashes.get(user) ?? '']))
+      .digest('base64');
+
+  const touch = (key: string): boolean => {
+    if (!remembered.delete(key)) return false;
+    remembered.add(key);
+    return true;
   };
 
   const remember = (key: string): void => {
@@ -65,14 +90,12 @@ export function loadHtpasswd(path: string, options: HtpasswdOptions = {}): Htpas
   };
 
   return {
+    remembers(user, password) {
+      return hashes.has(user) && touch(keyOf(user, password));
+    },
     verify(user, password) {
-      const key = createHmac('sha256', hmacKey)
-        .update(JSON.stringify([user, password]))
-        .digest('base64');
-      if (remembered.delete(key)) {
-        remembered.add(key);
-        return Promise.resolve(true);
-      }
+      const key = keyOf(user, password);
+      if (touch(key)) return Promise.resolve(true);
       const pending = inFlight.get(key);
       if (pending) return pending;
       const check = compare(user, password)
