@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '@swarmlet/common';
 import { ensureToken, freeLoopbackPort, packageMain, startPart, superviseParts } from './processes.js';
@@ -11,13 +11,14 @@ const AGENT_URL_FILE = 'agent-url';
 
 /**
  * `swarmlet platform`, the deployer image's command: runs the deployer agent and the git receiver as children of
- * this process. The agent listens on a free loopback port (so a new task on the host network can start beside the
+ * this process, their data directory closed to other users. The agent listens on a free loopback port (so a new task on the host network can start beside the
  * old one it replaces) and its URL is noted in the run directory for `swarmlet health`; the receiver seeds the
  * core repositories, and while the SSH port is still held by the task it replaces it waits for it. SIGTERM lets
  * both finish their running pushes and deploys before they exit. Resolves as {@link superviseParts} does.
  */
 export async function platform(settings: PlatformSettings, log: Logger): Promise<number> {
   await mkdir(settings.dataDir, { recursive: true, mode: 0o700 });
+  await chmod(settings.dataDir, 0o700);
   const tokenFile = settings.agentTokenFile ?? (await ensureToken(join(settings.dataDir, 'agent-token')));
   const agentUrl = `http://127.0.0.1:${await freeLoopbackPort()}`;
   await mkdir(settings.runDir, { recursive: true, mode: 0o700 });

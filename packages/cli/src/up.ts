@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '@swarmlet/common';
 import { connectEngine, ensureOverlayNetwork, ensureSwarm } from '@swarmlet/deployer';
@@ -9,7 +9,7 @@ import type { UpSettings } from './settings.js';
 /**
  * Runs the platform from source on this machine: checks the Docker engine and initialises a swarm when none is
  * active, then starts the registry, the deployer agent and the git receiver as child processes of this one, wired
- * together (the agent's token is made once and kept in the data directory; the receiver seeds the core
+ * together (the agent's token is made once and kept in the data directory, which is closed to other users; the receiver seeds the core
  * repositories from the repository's `stacks/`). Makes the Traefik network and runs the local router when its
  * image can be had (see `local-router.ts`). Resolves with the exit code as {@link superviseParts} does.
  */
@@ -17,6 +17,7 @@ export async function up(settings: UpSettings, log: Logger): Promise<number> {
   const docker = connectEngine();
   if (await ensureSwarm(docker)) log.info('initialised a single-node swarm on this engine');
   await mkdir(settings.dataDir, { recursive: true, mode: 0o700 });
+  await chmod(settings.dataDir, 0o700);
   if (await ensureOverlayNetwork(docker, settings.traefikNetwork)) {
     log.info({ network: settings.traefikNetwork }, 'created the network the router reaches apps through');
   }

@@ -1,4 +1,4 @@
-import { appendFile, mkdir, rm } from 'node:fs/promises';
+import { appendFile, chmod, mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { simpleGit } from 'simple-git';
 
@@ -8,7 +8,10 @@ export interface CheckoutRequest {
   repository: string;
   /** The full commit SHA. */
   commit: string;
-  /** Where the work tree goes; anything already there is removed first. */
+  /**
+   * Where the work tree goes; anything already there is removed first. Its parent directory is made 0700, so no
+   * other user reaches the tree from outside (a confined entrypoint works in it from inside).
+   */
   directory: string;
   /**
    * Further object directories that hold the commit: a pre-receive hook's quarantine
@@ -28,7 +31,8 @@ export async function checkoutCommit(request: CheckoutRequest): Promise<string> 
     throw new Error(`not a full commit SHA: ${JSON.stringify(request.commit.slice(0, 80))}`);
   }
   await rm(request.directory, { recursive: true, force: true });
-  await mkdir(dirname(request.directory), { recursive: true });
+  await mkdir(dirname(request.directory), { recursive: true, mode: 0o700 });
+  await chmod(dirname(request.directory), 0o700);
   await simpleGit().clone(request.repository, request.directory, ['--shared', '--no-checkout', '--quiet']);
   if (request.objectDirectories?.length) {
     const alternates = join(request.directory, '.git', 'objects', 'info', 'alternates');

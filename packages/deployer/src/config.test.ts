@@ -19,6 +19,7 @@ describe('loadAgentConfig', () => {
       convergeTimeoutMs: 300_000,
       entrypointTimeoutMs: 120_000,
       concurrency: 2,
+      entrypointUidBase: 2_100_000_000,
     });
   });
 
@@ -53,6 +54,10 @@ describe('loadAgentConfig', () => {
     expect(() => loadAgentConfig({ SWARMLET_DEPLOY_CONCURRENCY: '0' })).toThrow(/SWARMLET_DEPLOY_CONCURRENCY/);
     expect(() => loadAgentConfig({ SWARMLET_PUBLISH_MODE: 'vip' })).toThrow(/SWARMLET_PUBLISH_MODE/);
     expect(() => loadAgentConfig({ SWARMLET_VERSION: '../x' })).toThrow(/SWARMLET_VERSION/);
+    expect(() => loadAgentConfig({ SWARMLET_ENTRYPOINT_UID_BASE: '0' })).toThrow(/SWARMLET_ENTRYPOINT_UID_BASE/);
+    expect(() => loadAgentConfig({ SWARMLET_ENTRYPOINT_UID_BASE: '2147483000' })).toThrow(
+      /SWARMLET_ENTRYPOINT_UID_BASE/,
+    );
   });
 
   it('reads the platform time limits as durations, with defaults, and names a bad one', () => {

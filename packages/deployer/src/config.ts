@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { listenAddressSchema, validateConfig, type Env, type ListenAddress } from '@swarmlet/common';
 import { z } from 'zod';
 import { DEFAULT_LIMITS, LimitSettingError, parseDuration, type DeployLimits } from './deploy-limits.js';
+import { DEFAULT_ENTRYPOINT_UID_BASE, ENTRYPOINT_UID_SPAN } from './environment/entrypoint-users.js';
 import type { RouterSettings } from './routing.js';
 
 const seconds = z.coerce.number().int().positive();
@@ -54,6 +55,12 @@ const schema = z.object({
   PATH: z.string().min(1).default('/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'),
   SWARMLET_CONVERGE_TIMEOUT_SECONDS: seconds.default(300),
   SWARMLET_ENTRYPOINT_TIMEOUT_SECONDS: seconds.default(120),
+  SWARMLET_ENTRYPOINT_UID_BASE: z.coerce
+    .number()
+    .int()
+    .min(1000)
+    .max(2 ** 31 - 1 - ENTRYPOINT_UID_SPAN)
+    .default(DEFAULT_ENTRYPOINT_UID_BASE),
   SWARMLET_DEPLOY_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   SWARMLET_BUILDER: z.enum(['auto', 'buildkit', 'classic']).default('auto'),
   SWARMLET_BUILD_CACHE_LIMIT: size.prefault('10GiB'),
@@ -93,6 +100,8 @@ export interface AgentConfig {
   path: string;
   convergeTimeoutMs: number;
   entrypointTimeoutMs: number;
+  /** `SWARMLET_ENTRYPOINT_UID_BASE`: apps' entrypoints run as uids from it up, one per app, used by nothing else. */
+  entrypointUidBase: number;
   concurrency: number;
   /** `SWARMLET_BUILDER`: `auto` (BuildKit when the engine offers it), `buildkit` or `classic`. */
   builder: 'auto' | 'buildkit' | 'classic';
@@ -115,6 +124,7 @@ export interface AgentConfig {
  * `SWARMLET_REGISTRY_USERNAME` and `SWARMLET_REGISTRY_PASSWORD_FILE`, `ROOT_DOMAIN`, `SWARMLET_USERNAME`, `SWARMLET_EMAIL`,
  * `TRAEFIK_NETWORK`, `SWARMLET_VERSION` (`latest`), `SWARMLET_PUBLISH_MODE` (`ingress`), `PATH`,
  * `SWARMLET_CONVERGE_TIMEOUT_SECONDS` (300), `SWARMLET_ENTRYPOINT_TIMEOUT_SECONDS` (120),
+ * `SWARMLET_ENTRYPOINT_UID_BASE` (2100000000; the range above it must be free),
  * `SWARMLET_DEPLOY_CONCURRENCY` (2), `SWARMLET_BUILDER` (`auto`), `SWARMLET_BUILD_CACHE_LIMIT` (`10GiB`; KiB, MiB,
  * GiB, TiB or bytes), `SWARMLET_ROUTER` (`traefik`: the router core stack; `local`: a plain-HTTP Traefik on
  * `SWARMLET_HTTP_PORT`, 8080; `none`: no router, deploys report published ports), and the time limits as
@@ -143,6 +153,7 @@ export function loadAgentConfig(env: Env, cwd = '/'): AgentConfig {
     path: parsed.PATH,
     convergeTimeoutMs: parsed.SWARMLET_CONVERGE_TIMEOUT_SECONDS * 1000,
     entrypointTimeoutMs: parsed.SWARMLET_ENTRYPOINT_TIMEOUT_SECONDS * 1000,
+    entrypointUidBase: parsed.SWARMLET_ENTRYPOINT_UID_BASE,
     concurrency: parsed.SWARMLET_DEPLOY_CONCURRENCY,
     builder: parsed.SWARMLET_BUILDER,
     buildCacheLimitBytes: parsed.SWARMLET_BUILD_CACHE_LIMIT,

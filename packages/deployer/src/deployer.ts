@@ -7,6 +7,7 @@ import { LIMIT_KEYS, resolveDeployLimits, type DeployLimits } from './deploy-lim
 import { cancelledBy, deadline, timeLimit, type Deadline } from './deploy-stop.js';
 import type { DeployResult } from './deploy-stream.js';
 import { assembleEnvironment } from './environment/assemble.js';
+import type { EntrypointUsers } from './environment/entrypoint-users.js';
 import { DeployHistory, type DeployRecord, type DeployTrigger } from './history.js';
 import {
   platformLimits,
@@ -24,6 +25,8 @@ export interface DeployerSettings extends PipelineSettings {
   /** Where the apps' settings (config, scale) live. */
   appSettingsDir: string;
   entrypointTimeoutMs: number;
+  /** The users apps' entrypoints run as, confined; without it they run as this process's user. */
+  entrypointUsers?: EntrypointUsers;
   /** How many apps may deploy at once. */
   concurrency: number;
 }
@@ -85,8 +88,11 @@ export class Deployer {
     this.history = new DeployHistory(settings.historyDir);
     this.appSettings = new AppSettingsStore(settings.appSettingsDir);
     this.project = {
-      environment: (tree, platform, config, onLine) =>
-        assembleEnvironment(tree, platform, { timeoutMs: settings.entrypointTimeoutMs, onLine }, config),
+      environment: (tree, platform, config, onLine) => {
+        const users = settings.entrypointUsers;
+        const runAs = users && (() => users.userFor(platform.app));
+        return assembleEnvironment(tree, platform, { timeoutMs: settings.entrypointTimeoutMs, onLine, runAs }, config);
+      },
       loadCompose,
       buildContext: packBuildContext,
     };

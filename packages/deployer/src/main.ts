@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { readFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { closeServer, createLogger, listen, runMain, untilSignal } from '@swarmlet/common';
@@ -10,6 +10,7 @@ import { Deployer } from './deployer.js';
 import { NodeOperations } from './node-operations.js';
 import { writeDockerConfig } from './docker/credentials.js';
 import { connectEngine } from './docker/engine.js';
+import { canConfineEntrypoints, EntrypointUsers } from './environment/entrypoint-users.js';
 import type { RegistryAuth } from './docker/images.js';
 
 const USAGE = 'usage: swarmlet-deployer serve';
@@ -22,6 +23,11 @@ runMain('swarmlet-deployer', async (argv) => {
   const config = loadAgentConfig(process.env, process.cwd());
   const log = createLogger({ name: 'deployer', level: config.logLevel });
   const docker = connectEngine(config.dockerSocket);
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  await chmod(config.dataDir, 0o700);
+  if (!canConfineEntrypoints()) {
+    log.warn("the agent does not run as root: projects' entrypoints will run unconfined, as its own user");
+  }
   const token = config.tokenFile ? (await readFile(config.tokenFile, 'utf8')).trim() : undefined;
   const registryAuth = await readRegistryAuth(config);
   const dockerConfig = await writeDockerConfig(join(config.dataDir, 'docker-config'), registryAuth);
@@ -44,6 +50,7 @@ runMain('swarmlet-deployer', async (argv) => {
     buildCacheLimitBytes: config.buildCacheLimitBytes,
     router: config.router,
     entrypointTimeoutMs: config.entrypointTimeoutMs,
+    entrypointUsers: new EntrypointUsers(join(config.dataDir, 'entrypoint-users.json'), config.entrypointUidBase),
     concurrency: config.concurrency,
     limits: config.limits,
   });

@@ -149,7 +149,8 @@ export interface PipelineReport extends DeployResult {
  * Runs one deploy from a commit to a converged stack: checkout, environment, compose, build, push,
  * `docker stack deploy`, convergence, with the app's settings (config in the environment and in the built services,
  * scale overrides). Services with an image in `request.reuseImages` skip build and push. The compose file given to
- * `docker stack deploy` holds config values, so it is written mode 0600 and removed once deployed; the report
+ * `docker stack deploy` holds config values, so it is written mode 0600 as a new file (never through a link the
+ * entrypoint left in its place) and removed once deployed; the report
  * keeps a masked copy. It is written beside the project's compose file in the checkout, so relative paths
  * (`env_file:`, `file:` secrets and configs, bind mounts) resolve against the project as `docker stack deploy -c`
  * run in the checkout would. Every step reports its lines to `onLine`. A failing step ends the deploy
@@ -344,7 +345,8 @@ export async function runPipeline(
     const since = new Date(Date.now() - 1000);
     await step('deploy', async () => {
       const file = join(tree, dirname(composeFile), `.swarmlet-${commit}.compose.yml`);
-      await writeFile(file, resolve(false), { mode: 0o600 });
+      await rm(file, { force: true });
+      await writeFile(file, resolve(false), { mode: 0o600, flag: 'wx' });
       stackDeployedSince = since;
       try {
         await deployStack(

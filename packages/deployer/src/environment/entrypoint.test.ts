@@ -1,7 +1,8 @@
-import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EntrypointError, sourceEntrypoint, type OutputStream } from './entrypoint.js';
+import type { EntrypointUser } from './entrypoint-users.js';
 
 const PATH = '/usr/local/bin:/usr/bin:/bin';
 
@@ -237,5 +238,95 @@ describe('sourceEntrypoint', () => {
       sourceEntrypoint(dir, { PATH }, { timeoutMs: 5000, onLine: () => undefined, bash: '/nonexistent/bash' }),
     );
     expect(error.message).toMatch(/^could not run \/nonexistent\/bash for entrypoint: .*ENOENT/);
+  });
+});
+
+/** A work tree as the checkout lays it out: `tree` inside a directory closed to other users. */
+function closedTree(files: Record<string, string>): string {
+  const dir = join(mkdtempSync(join(tmpdir(), 'swarmlet-confined-')), 'tree');
+  mkdirSync(dir);
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return dir;
+}
+
+describe('sourceEntrypoint, confined to a user of its own', () => {
+  const user: EntrypointUser = {
+    uid: 2_099_000_000 + (process.pid % 100_000),
+    gid: 2_099_000_000 + (process.pid % 100_000),
+  };
+  const confined = async (dir: string, env: Record<string, string>, timeoutMs = 20_000) => {
+    const lines: string[] = [];
+    const exported = await sourceEntrypoint(dir, env, {
+      timeoutMs,
+      onLine: (line) => lines.push(line),
+      runAs: () => Promise.resolve(user),
+    });
+    return { exported, lines };
+  };
+
+  it('runs as that uid and gid with no other group, working in its tree through relative paths', async () => {
+    const dir = closedTree({
+      entrypoint: [
+        'export WHO="$(id -u):$(id -g):$(id -G)"',
+        'export READ="$(cat sub/input)"',
+        'echo generated > sub/output',
+        'cd sub && export INSIDE="$(cat input)" && cd ..',
+        'export ABSOLUTE="$(cat "$PWD/sub/input" 2>&1 >/dev/null || echo refused)"',
+        'export BESIDE="$(ls .. 2>&1 >/dev/null || echo refused)"',
+        '',
+      ].join('\n'),
+    });
+    mkdirSync(join(dir, 'sub'));
+    writeFileSync(join(dir, 'sub', 'input'), 'committed');
+    const { exported } = await confined(dir, { PATH });
+    expect(exported).toMatchObject({
+      WHO: `${user.uid}:${user.gid}:${user.gid}`,
+      READ: 'committed',
+      INSIDE: 'committed',
+      ABSOLUTE: expect.stringMatching(/refused$/) as unknown,
+      BESIDE: expect.stringMatching(/refused$/) as unknown,
+    });
+    expect(readFileSync(join(dir, 'sub', 'output'), 'utf8')).toBe('generated\n');
+    expect(statSync(join(dir, 'sub', 'output')).uid).toBe(user.uid);
+  });
+
+  it("cannot read a file only root may read, nor this process's environment", async () => {
+    const secret = join(mkdtempSync(join(tmpdir(), 'swarmlet-secret-')), 'token');
+    writeFileSync(secret, 'hunter2', { mode: 0o600 });
+    chmodSync(join(secret, '..'), 0o755);
+    const dir = closedTree({
+      entrypoint: [
+        'export TOKEN="$(cat "$SECRET" 2>/dev/null || echo refused)"',
+        'export ENVIRON="$(head -c1 /proc/$AGENT/environ 2>/dev/null || echo refused)"',
+        '',
+      ].join('\n'),
+    });
+    const { exported } = await confined(dir, { PATH, SECRET: secret, AGENT: String(process.pid) });
+    expect(exported).toMatchObject({ TOKEN: 'refused', ENVIRON: 'refused' });
+  });
+
+  it('kills a daemon that left the process group, once the script ends and after a time-out', async () => {
+    const daemon = 'setsid sleep 100 </dev/null >/dev/null 2>&1 &\necho $! > daemon.pid\n';
+    const ended = closedTree({ entrypoint: daemon });
+    await confined(ended, { PATH });
+    expect(await stillRunning(Number(readFileSync(join(ended, 'daemon.pid'), 'utf8')))).toBe(false);
+    const hanging = closedTree({ entrypoint: `${daemon}sleep 100\n` });
+    const error = await failure(confined(hanging, { PATH }, 1000));
+    expect(error.message).toBe('entrypoint did not finish within 1 s and was stopped');
+    expect(await stillRunning(Number(readFileSync(join(hanging, 'daemon.pid'), 'utf8')))).toBe(false);
+  });
+
+  it('refuses a tree whose directory is open to others, and says so when it cannot confine', async () => {
+    const open = closedTree({ entrypoint: 'export A=1\n' });
+    chmodSync(join(open, '..'), 0o755);
+    await expect(confined(open, { PATH })).rejects.toThrow(/is open to other users/);
+    const lines: string[] = [];
+    const exported = await sourceEntrypoint(
+      closedTree({ entrypoint: 'export A=1\n' }),
+      { PATH },
+      { timeoutMs: 20_000, onLine: (line) => lines.push(line), runAs: () => Promise.resolve(undefined) },
+    );
+    expect(exported).toEqual({ PATH, A: '1' });
+    expect(lines).toEqual([expect.stringMatching(/^warning: the entrypoint runs unconfined/)]);
   });
 });

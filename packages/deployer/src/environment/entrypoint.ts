@@ -3,6 +3,8 @@ import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { execa } from 'execa';
 import { OutsideTreeError, resolveInTree } from '../tree-path.js';
+import { handTreeTo, killEveryProcessOf } from './confine.js';
+import type { EntrypointUser } from './entrypoint-users.js';
 
 /** The entrypoint could not be used or failed: its message says why and ends with the last lines it printed. */
 export class EntrypointError extends Error {
@@ -26,6 +28,12 @@ export interface EntrypointOptions {
   onLine: (line: string, stream: OutputStream) => void;
   /** The bash to run, as an absolute path since the environment may lack `PATH`. */
   bash?: string;
+  /**
+   * Asked once when there is a script: the unprivileged user to run it as (see {@link sourceEntrypoint}), or
+   * `undefined` when this process cannot switch users, in which case the script runs as this process's user and
+   * one line on `onLine` says it is not confined. Without it the script runs as this process's user, silently.
+   */
+  runAs?: () => Promise<EntrypointUser | undefined>;
 }
 
 const ENTRYPOINT_FILE = 'entrypoint';
@@ -34,6 +42,8 @@ const ENTRYPOINT_FILE = 'entrypoint';
 const SHELL_OWN = new Set(['PWD', 'OLDPWD', 'SHLVL', '_']);
 const END_OF_EXPORTS = 'swarmlet:end-of-exports';
 const LAST_LINES = 5;
+const UNCONFINED =
+  "warning: the entrypoint runs unconfined, as the platform's own user, since the platform does not run as root: it can read whatever the platform can";
 const MAX_LINE = 16 * 1024;
 
 /**
@@ -67,7 +77,13 @@ builtin printf '%s\\0' '${END_OF_EXPORTS}' >&3
  * @throws EntrypointError (with the last lines printed) when the script fails: it is a link leading outside the
  * tree or not a file; bash cannot start; sourcing it ends with a non-zero status (the exit code is named) or a
  * signal; it calls `exit` (its exports are then unknown); or `timeoutMs` passes, when its whole process group is
- * killed.
+ * killed; or, confined, what it left running cannot be stopped.
+ *
+ * Confined (`options.runAs` gives a user): the tree is handed to the user first (see `handTreeTo`: its parent must
+ * be closed, so the script reaches the tree only through its working directory and relative paths), bash starts as
+ * that uid and gid with no supplementary group, and when the script ends or times out every process of the user is
+ * killed, daemons that left the process group included. What it cannot reach is then a matter of file modes: the
+ * platform keeps its data directory, secrets and the Docker socket closed to other users.
  */
 export async function sourceEntrypoint(
   tree: string,
@@ -77,6 +93,9 @@ export async function sourceEntrypoint(
   const script = await locate(tree);
   if (script === undefined) return undefined;
   const bash = options.bash ?? '/bin/bash';
+  const user = options.runAs ? await options.runAs() : undefined;
+  if (options.runAs && user === undefined) options.onLine(UNCONFINED, 'stderr');
+  if (user !== undefined) await handTreeTo(tree, user);
   const tail: string[] = [];
   const emit = (stream: OutputStream) => (line: string) => {
     tail.push(line);
@@ -91,6 +110,7 @@ export async function sourceEntrypoint(
     buffer: false,
     detached: true,
     reject: false,
+    ...(user && { uid: user.uid, gid: user.gid }),
   });
   const [, stdout, stderr, exports] = child.stdio;
   const output = [splitLines(stdout, emit('stdout')), splitLines(stderr, emit('stderr'))];
@@ -103,14 +123,31 @@ export async function sourceEntrypoint(
       if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
     }
   };
+  let reaping: Promise<void> | undefined;
+  const reap = (): Promise<void> => {
+    if (reaping === undefined) {
+      reaping = user === undefined ? Promise.resolve() : killEveryProcessOf(user, bash);
+      reaping.catch(() => undefined);
+    }
+    return reaping;
+  };
+  const stop = (): void => {
+    killGroup();
+    void reap();
+  };
   const deadline = { passed: false };
   const timer = setTimeout(() => {
     deadline.passed = true;
-    killGroup();
+    stop();
   }, options.timeoutMs);
-  child.once('exit', killGroup);
+  child.once('exit', stop);
   const result = await child;
   clearTimeout(timer);
+  try {
+    if (child.pid !== undefined) await reap();
+  } catch (error) {
+    throw new EntrypointError(`${script}: ${(error as Error).message}`, [...tail]);
+  }
   await Promise.allSettled(output);
   const exported = await reported;
   const lastLines = [...tail];
