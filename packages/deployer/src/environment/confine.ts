@@ -37,7 +37,7 @@ export async function killEveryProcessOf(user: EntrypointUser, bash: string): Pr
     gid: user.gid,
     reject: false,
   });
-  const noneLeft = result.exitCode === 1 && /No such process/.test(result.stderr);
+  const noneLeft = result.exitCode === 1 && result.stderr.includes('No such process');
   if (result.exitCode !== 0 && !noneLeft) {
     throw new Error(`could not stop the processes of uid ${user.uid}: ${result.shortMessage}`);
   }

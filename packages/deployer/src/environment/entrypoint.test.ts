@@ -1,6 +1,7 @@
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { EntrypointError, sourceEntrypoint, type OutputStream } from './entrypoint.js';
 import type { EntrypointUser } from './entrypoint-users.js';
 
@@ -314,6 +315,14 @@ describe('sourceEntrypoint, confined to a user of its own', () => {
     const error = await failure(confined(hanging, { PATH }, 1000));
     expect(error.message).toBe('entrypoint did not finish within 1 s and was stopped');
     expect(await stillRunning(Number(readFileSync(join(hanging, 'daemon.pid'), 'utf8')))).toBe(false);
+  });
+
+  it('finds none of the processes a stopped agent left running as the user', async () => {
+    const leftover = execa('sleep', ['100'], { uid: user.uid, gid: user.gid, reject: false });
+    const dir = closedTree({ entrypoint: 'if kill -0 "$LEFTOVER" 2>/dev/null; then export LEFTOVER_ALIVE=yes; fi\n' });
+    const { exported } = await confined(dir, { PATH, LEFTOVER: String(leftover.pid) });
+    expect(exported?.LEFTOVER_ALIVE).toBeUndefined();
+    expect((await leftover).signal).toBe('SIGKILL');
   });
 
   it('refuses a tree whose directory is open to others, and says so when it cannot confine', async () => {

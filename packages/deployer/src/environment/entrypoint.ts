@@ -81,8 +81,8 @@ builtin printf '%s\\0' '${END_OF_EXPORTS}' >&3
  *
  * Confined (`options.runAs` gives a user): the tree is handed to the user first (see `handTreeTo`: its parent must
  * be closed, so the script reaches the tree only through its working directory and relative paths), bash starts as
- * that uid and gid with no supplementary group, and when the script ends or times out every process of the user is
- * killed, daemons that left the process group included. What it cannot reach is then a matter of file modes: the
+ * that uid and gid with no supplementary group, and every process of the user is killed before it starts (one left
+ * by an agent that stopped mid-deploy) and when it ends or times out, daemons that left the process group included. What it cannot reach is then a matter of file modes: the
  * platform keeps its data directory, secrets and the Docker socket closed to other users.
  */
 export async function sourceEntrypoint(
@@ -95,7 +95,10 @@ export async function sourceEntrypoint(
   const bash = options.bash ?? '/bin/bash';
   const user = options.runAs ? await options.runAs() : undefined;
   if (options.runAs && user === undefined) options.onLine(UNCONFINED, 'stderr');
-  if (user !== undefined) await handTreeTo(tree, user);
+  if (user !== undefined) {
+    await killEveryProcessOf(user, bash);
+    await handTreeTo(tree, user);
+  }
   const tail: string[] = [];
   const emit = (stream: OutputStream) => (line: string) => {
     tail.push(line);
