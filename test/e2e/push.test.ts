@@ -102,7 +102,8 @@ describe('git push to the platform started by swarmlet up', () => {
     await git('reset', '--quiet', '--hard', 'HEAD~1');
     await commit({ 'index.html': 'deployed by swarmlet deploy\n' }, 'three');
     const good = await swarmlet('deploy', repo, '--app', app);
-    expect(good.all).toContain(`${app} is up: https://${app}.localhost`);
+    expect(good.all).toContain(`no router runs here, so https://${app}.localhost cannot answer; published ports:`);
+    expect(good.all).toMatch(/^web: http:\/\/127\.0\.0\.1:\d+ \(port \d+\)$/m);
     expect(good.exitCode).toBe(0);
     await waitFor('the new version', async () =>
       (await served()) === 'deployed by swarmlet deploy\n' ? true : undefined,
