@@ -46,6 +46,7 @@ const schema = z.object({
   SWARMLET_BUILD_CACHE_LIMIT: size.prefault('10GiB'),
   SWARMLET_ROUTER: z.enum(['traefik', 'local', 'none']).default('traefik'),
   SWARMLET_HTTP_PORT: z.coerce.number().int().min(1).max(65535).default(8080),
+  SWARMLET_HISTORY_LIMIT: z.coerce.number().int().min(1).max(10_000).default(20),
 });
 
 /** The deployer agent's settings. */
@@ -82,6 +83,11 @@ export interface AgentConfig {
   buildCacheLimitBytes: number;
   /** `SWARMLET_ROUTER` (`traefik`) and `SWARMLET_HTTP_PORT` (8080, for `local`): what routes HTTP to the apps. */
   router: RouterSettings;
+  /**
+   * `SWARMLET_HISTORY_LIMIT`: how many deploys of each app the history keeps; the images, registry tags and files
+   * of older ones are removed.
+   */
+  historyLimit: number;
 }
 
 /**
@@ -93,7 +99,7 @@ export interface AgentConfig {
  * `SWARMLET_CONVERGE_TIMEOUT_SECONDS` (300), `SWARMLET_ENTRYPOINT_TIMEOUT_SECONDS` (120),
  * `SWARMLET_DEPLOY_CONCURRENCY` (2), `SWARMLET_BUILDER` (`auto`), `SWARMLET_BUILD_CACHE_LIMIT` (`10GiB`; KiB, MiB,
  * GiB, TiB or bytes), `SWARMLET_ROUTER` (`traefik`: the router core stack; `local`: a plain-HTTP Traefik on
- * `SWARMLET_HTTP_PORT`, 8080; `none`: no router, deploys report published ports). Pure.
+ * `SWARMLET_HTTP_PORT`, 8080; `none`: no router, deploys report published ports), `SWARMLET_HISTORY_LIMIT` (20). Pure.
  * @throws ConfigError naming the variable that is invalid.
  */
 export function loadAgentConfig(env: Env, cwd = '/'): AgentConfig {
@@ -124,5 +130,6 @@ export function loadAgentConfig(env: Env, cwd = '/'): AgentConfig {
       parsed.SWARMLET_ROUTER === 'local'
         ? { kind: 'local', httpPort: parsed.SWARMLET_HTTP_PORT }
         : { kind: parsed.SWARMLET_ROUTER },
+    historyLimit: parsed.SWARMLET_HISTORY_LIMIT,
   };
 }
