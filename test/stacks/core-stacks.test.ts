@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { assembleEnvironment, loadCompose } from '@swarmlet/deployer';
+import { loadRegistryConfig } from '@swarmlet/registry';
 import { execa } from 'execa';
 import { repoRoot } from '../support/docker.js';
 
@@ -105,5 +106,18 @@ describe('the core stacks', () => {
     expect(services.registry?.deploy?.labels?.['traefik.http.routers.registry.rule']).toBe(
       'Host(`registry.example.test`)',
     );
+  });
+
+  it('registry: runs its scheduled garbage collection by default, untagged manifests included', async () => {
+    const { services } = await coreStack('registry');
+    const config = loadRegistryConfig(undefined, services.registry?.environment ?? {});
+    expect(config.storage.delete.enabled).toBe(true);
+    expect(config.storage.maintenance.garbagecollect).toMatchObject({
+      enabled: true,
+      interval: 24 * 3_600_000,
+      deleteuntagged: true,
+      dryrun: false,
+      grace: 3_600_000,
+    });
   });
 });

@@ -30,7 +30,8 @@ ${commandHelp()
 
 settings (environment): SWARMLET_DATA_DIR, SWARMLET_REGISTRY_PORT, SWARMLET_AGENT_PORT, SWARMLET_SSH_PORT,
 ROOT_DOMAIN, SWARMLET_AUTHORIZED_KEYS; SWARMLET_AGENT_URL and SWARMLET_AGENT_TOKEN_FILE to reach another agent;
-for platform also SWARMLET_STACKS_DIR, SWARMLET_RUN_DIR and the deployer agent's settings (SWARMLET_REGISTRY, ...)
+for platform also SWARMLET_STACKS_DIR, SWARMLET_RUN_DIR and the deployer agent's settings (SWARMLET_REGISTRY, ...);
+up and platform pass the agent's settings on (SWARMLET_HISTORY_LIMIT: deploys kept per app, 20)
 `;
 
 runMain('swarmlet', async ([command, ...rest]) => {

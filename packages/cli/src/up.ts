@@ -41,6 +41,8 @@ export async function up(settings: UpSettings, log: Logger): Promise<number> {
       REGISTRY_HTTP_ADDR: `127.0.0.1:${settings.registryPort}`,
       REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY: join(settings.dataDir, 'registry'),
       REGISTRY_STORAGE_DELETE_ENABLED: 'true',
+      REGISTRY_STORAGE_MAINTENANCE_GARBAGECOLLECT_ENABLED: 'true',
+      REGISTRY_STORAGE_MAINTENANCE_GARBAGECOLLECT_DELETEUNTAGGED: 'true',
     }),
     startPart('deployer', packageMain('@swarmlet/deployer'), ['serve'], {
       SWARMLET_AGENT_ADDR: `127.0.0.1:${settings.agentPort}`,

@@ -74,6 +74,13 @@ describe('loadAgentConfig', () => {
     expect(() => loadAgentConfig({ SWARMLET_PUSH_TIMEOUT: 'forever' })).toThrow(/SWARMLET_PUSH_TIMEOUT/);
   });
 
+  it('reads how many deploys of each app the history keeps, 20 by default', () => {
+    expect(loadAgentConfig({}).historyLimit).toBe(20);
+    expect(loadAgentConfig({ SWARMLET_HISTORY_LIMIT: '2' }).historyLimit).toBe(2);
+    expect(() => loadAgentConfig({ SWARMLET_HISTORY_LIMIT: '0' })).toThrow(/SWARMLET_HISTORY_LIMIT/);
+    expect(() => loadAgentConfig({ SWARMLET_HISTORY_LIMIT: 'all' })).toThrow(/SWARMLET_HISTORY_LIMIT/);
+  });
+
   it('reads the builder and the build cache limit, 10 GiB by default', () => {
     expect(loadAgentConfig({})).toMatchObject({ builder: 'auto', buildCacheLimitBytes: 10 * 2 ** 30 });
     expect(loadAgentConfig({ SWARMLET_BUILDER: 'classic', SWARMLET_BUILD_CACHE_LIMIT: '512 MiB' })).toMatchObject({

@@ -71,6 +71,7 @@ const schema = z.object({
   SWARMLET_STACK_DEPLOY_TIMEOUT: duration('SWARMLET_STACK_DEPLOY_TIMEOUT').optional(),
   SWARMLET_ENGINE_TIMEOUT: duration('SWARMLET_ENGINE_TIMEOUT').optional(),
   SWARMLET_DEPLOY_TIMEOUT: duration('SWARMLET_DEPLOY_TIMEOUT').optional(),
+  SWARMLET_HISTORY_LIMIT: z.coerce.number().int().min(1).max(10_000).default(20),
 });
 
 /** The deployer agent's settings. */
@@ -115,6 +116,11 @@ export interface AgentConfig {
    * An app's config may set its own.
    */
   limits: Omit<DeployLimits, 'convergeMs'>;
+  /**
+   * `SWARMLET_HISTORY_LIMIT`: how many deploys of each app the history keeps; the images, registry tags and files
+   * of older ones are removed.
+   */
+  historyLimit: number;
 }
 
 /**
@@ -129,7 +135,7 @@ export interface AgentConfig {
  * GiB, TiB or bytes), `SWARMLET_ROUTER` (`traefik`: the router core stack; `local`: a plain-HTTP Traefik on
  * `SWARMLET_HTTP_PORT`, 8080; `none`: no router, deploys report published ports), and the time limits as
  * durations (`30m`, `90s`, `1h30m`): `SWARMLET_BUILD_TIMEOUT` (30m), `SWARMLET_PUSH_TIMEOUT` (10m),
- * `SWARMLET_STACK_DEPLOY_TIMEOUT` (5m), `SWARMLET_ENGINE_TIMEOUT` (2m), `SWARMLET_DEPLOY_TIMEOUT` (none). Pure.
+ * `SWARMLET_STACK_DEPLOY_TIMEOUT` (5m), `SWARMLET_ENGINE_TIMEOUT` (2m), `SWARMLET_DEPLOY_TIMEOUT` (none), `SWARMLET_HISTORY_LIMIT` (20). Pure.
  * @throws ConfigError naming the variable that is invalid.
  */
 export function loadAgentConfig(env: Env, cwd = '/'): AgentConfig {
@@ -168,5 +174,6 @@ export function loadAgentConfig(env: Env, cwd = '/'): AgentConfig {
       engineCallMs: parsed.SWARMLET_ENGINE_TIMEOUT ?? DEFAULT_LIMITS.engineCallMs,
       ...(parsed.SWARMLET_DEPLOY_TIMEOUT !== undefined && { deployMs: parsed.SWARMLET_DEPLOY_TIMEOUT }),
     },
+    historyLimit: parsed.SWARMLET_HISTORY_LIMIT,
   };
 }

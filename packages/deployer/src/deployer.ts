@@ -1,3 +1,4 @@
+import type { Logger } from '@swarmlet/common';
 import type Docker from 'dockerode';
 import { validateAppName } from './app-name.js';
 import { AppSettingsStore } from './app-settings.js';
@@ -8,7 +9,7 @@ import { cancelledBy, deadline, timeLimit, type Deadline } from './deploy-stop.j
 import type { DeployResult } from './deploy-stream.js';
 import { assembleEnvironment } from './environment/assemble.js';
 import type { EntrypointUsers } from './environment/entrypoint-users.js';
-import { DeployHistory, type DeployRecord, type DeployTrigger } from './history.js';
+import { DeployHistory, KEPT_PER_APP, type DeployRecord, type DeployTrigger } from './history.js';
 import {
   platformLimits,
   runPipeline,
@@ -17,11 +18,14 @@ import {
   type ProjectSteps,
 } from './pipeline.js';
 import { DeployQueue } from './queue.js';
+import { releaseDroppedImages } from './retention.js';
 
 /** The deployer's settings beyond the pipeline's. */
 export interface DeployerSettings extends PipelineSettings {
   /** Where the deploy history lives. */
   historyDir: string;
+  /** How many deploys of each app the history keeps (`SWARMLET_HISTORY_LIMIT`; {@link KEPT_PER_APP} by default). */
+  historyLimit?: number;
   /** Where the apps' settings (config, scale) live. */
   appSettingsDir: string;
   entrypointTimeoutMs: number;
@@ -68,7 +72,11 @@ export const STALE_AFTER_MS = 30_000;
 /**
  * The deployer: runs deploys through the pipeline, one per app at a time (a newer request supersedes a queued
  * one), with the app's settings (config, scale) read when the deploy starts, records each in the history with its
- * full log, and deploys a recorded commit again with its images (redeploy, rollback). Every caller gets an answer.
+ * full log, and deploys a recorded commit again with its images (redeploy, rollback). Every caller gets an answer,
+ * and a deploy's answer is its outcome: a record or log that cannot be written afterwards (a full disk) is a
+ * warning to the caller and to `log`, never a failure. Deploys that fall out of the kept history take their files,
+ * registry tags and engine images with them (see {@link releaseDroppedImages}); what cannot be released is a
+ * warning too.
  */
 export class Deployer {
   /** The deploy history, read by the day-2 verbs. */
@@ -83,9 +91,10 @@ export class Deployer {
   constructor(
     private readonly docker: Docker,
     private readonly settings: DeployerSettings,
+    private readonly log?: Logger,
   ) {
     this.queue = new DeployQueue(settings.concurrency);
-    this.history = new DeployHistory(settings.historyDir);
+    this.history = new DeployHistory(settings.historyDir, settings.historyLimit ?? KEPT_PER_APP);
     this.appSettings = new AppSettingsStore(settings.appSettingsDir);
     this.project = {
       environment: (tree, platform, config, onLine) => {
@@ -240,6 +249,29 @@ export class Deployer {
     return previous ?? `${app} has no earlier successful deploy of another commit to roll back to`;
   }
 
+  /** Prunes the app's history and releases what only the dropped deploys used; failures become warnings. */
+  private async releaseDropped(
+    app: string,
+    onLine: (line: string) => void,
+    warn: (message: string, failure?: unknown) => void,
+  ): Promise<void> {
+    try {
+      const dropped = await this.history.prune(app);
+      if (dropped.length === 0) return;
+      const kept = await this.history.list(app);
+      const released = await releaseDroppedImages(this.docker, app, dropped, kept, {
+        address: this.settings.registry,
+        ...(this.settings.registryAuth && { auth: this.settings.registryAuth }),
+      });
+      onLine(
+        `history: ${dropped.length} older deploy${dropped.length === 1 ? '' : 's'} removed, with ${released.tags.length} registry tag${released.tags.length === 1 ? '' : 's'} and ${released.images.length} engine image tag${released.images.length === 1 ? '' : 's'}`,
+      );
+      for (const failure of released.failures) warn(`an older deploy's image could not be released: ${failure}`);
+    } catch (error) {
+      warn(`older deploys could not be pruned from the history: ${(error as Error).message}`, error);
+    }
+  }
+
   private async run(
     request: DeployRequest,
     origin: DeployOrigin,
@@ -297,14 +329,26 @@ export class Deployer {
         },
       });
       const { ok, status, urls, error, steps, images, resolvedCompose } = report;
-      await recording.finish({
-        status,
-        steps,
-        images,
-        ...(urls && { urls }),
-        ...(error && { error }),
-        ...(resolvedCompose && { resolvedCompose }),
-      });
+      const warn = (message: string, failure?: unknown) => {
+        this.log?.warn(
+          { app: request.app, deploy: record.id, ...(failure !== undefined && { err: failure }) },
+          message,
+        );
+        onLine(`warning: ${message}`);
+      };
+      await recording
+        .finish({
+          status,
+          steps,
+          images,
+          ...(urls && { urls }),
+          ...(error && { error }),
+          ...(resolvedCompose && { resolvedCompose }),
+        })
+        .catch((failure: unknown) => {
+          warn(`the deploy's history could not be saved: ${(failure as Error).message}`, failure);
+        });
+      await this.releaseDropped(request.app, onLine, warn);
       return { ok, status, deployId: record.id, ...(urls && { urls }), ...(error && { error }) };
     } finally {
       whole?.clear();

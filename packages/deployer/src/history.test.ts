@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { DeployHistory, KEPT_PER_APP } from './history.js';
 
 const historyDir = (): string => mkdtempSync(join(tmpdir(), 'swarmlet-history-'));
@@ -71,12 +72,15 @@ describe('DeployHistory', () => {
     const other = await history.start('blog', { commit: 'b0', branch: 'main' });
     await other.finish({ status: 'failed', error: 'build: no Dockerfile' });
     const ids: string[] = [];
+    const dropped: string[] = [];
     for (let index = 0; index < KEPT_PER_APP + 3; index++) {
       const deploy = await history.start('shop', { commit: `c${index}`, branch: 'master' });
       deploy.log(`deploy ${index}`);
       await deploy.finish({ status: 'succeeded' });
       ids.push(deploy.record.id);
+      dropped.push(...(await history.prune('shop')).map((record) => record.commit));
     }
+    expect(dropped).toEqual(['c0', 'c1', 'c2']);
     const list = await history.list('shop');
     expect(KEPT_PER_APP).toBe(20);
     expect(list.map((record) => record.commit)).toEqual(
@@ -88,6 +92,49 @@ describe('DeployHistory', () => {
     expect(await history.log('shop', ids.at(-1) ?? '')).toBe(`deploy ${KEPT_PER_APP + 2}\n`);
     expect(await history.list('blog')).toEqual([expect.objectContaining({ id: other.record.id, status: 'failed' })]);
     expect(await history.apps()).toEqual(['blog', 'shop']);
+  });
+
+  it('keeps as many deploys as it is told, and always the one the app runs, with their files', async () => {
+    const dir = historyDir();
+    const history = new DeployHistory(dir, 2);
+    const image = (commit: string) => [
+      { service: 'web', reference: `r/shop-web:${commit}`, digest: `sha256:${commit}` },
+    ];
+    const finish = async (commit: string, status: 'succeeded' | 'failed') => {
+      const deploy = await history.start('shop', { commit, branch: 'master' });
+      deploy.log(`deploy ${commit}`);
+      await deploy.finish({ status, images: image(commit), resolvedCompose: `image: r/shop-web:${commit}\n` });
+      return { id: deploy.record.id, dropped: await history.prune('shop') };
+    };
+    const good = await finish('a', 'succeeded');
+    expect((await finish('b', 'failed')).dropped).toEqual([]);
+    expect((await finish('c', 'failed')).dropped).toEqual([]);
+    const fourth = await finish('d', 'failed');
+    expect(fourth.dropped).toEqual([expect.objectContaining({ commit: 'b', images: image('b') })]);
+    expect((await history.list('shop')).map((record) => record.commit)).toEqual(['d', 'c', 'a']);
+    expect(readdirSync(join(dir, 'shop'))).toContain(good.id);
+    const fifth = await finish('e', 'succeeded');
+    expect(fifth.dropped.map((record) => record.commit)).toEqual(['a', 'c']);
+    expect(readdirSync(join(dir, 'shop')).sort()).toEqual([fourth.id, fifth.id].sort());
+    expect(() => new DeployHistory(dir, 0)).toThrow(RangeError);
+  });
+
+  it('removes its temporary file when a record cannot be written on a full disk, and says so', async () => {
+    const dir = historyDir();
+    await execa('mount', ['-t', 'tmpfs', '-o', 'size=16k', `swarmlet-history-test-${process.pid}`, dir]);
+    try {
+      const history = new DeployHistory(dir);
+      const deploy = await history.start('shop', { commit: 'c', branch: 'master' });
+      await execa('dd', ['if=/dev/zero', `of=${join(dir, 'filler')}`, 'bs=4096'], { reject: false });
+      deploy.log('a line that finds no room');
+      await expect(deploy.finish({ status: 'succeeded' })).rejects.toThrow(
+        /^the record of deploy .* of shop could not be written: ENOSPC.*\(nor its log: ENOSPC/,
+      );
+      expect(readdirSync(join(dir, 'shop', deploy.record.id)).sort()).toEqual(['log', 'record.json']);
+      expect(await history.get('shop', deploy.record.id)).toMatchObject({ status: 'running' });
+    } finally {
+      await execa('umount', [dir]);
+    }
   });
 
   it('answers an app without deploys, and an empty history, with nothing', async () => {

@@ -67,8 +67,9 @@ export interface RecordingDeploy {
   /** Marks the deploy alive now (its log's modification time), for {@link DeployHistory.interruptStale}. */
   beat(): Promise<void>;
   /**
-   * Closes the log, writes the finished record and prunes the app's oldest deploys; resolves with the record.
-   * @throws HistoryError when a line of the log could not be written (the record is written all the same).
+   * Closes the log and writes the finished record; resolves with the record.
+   * @throws HistoryError when the record or a line of the log could not be written (a full disk, say); the record
+   * is attempted all the same, and no temporary file is left behind.
    */
   finish(outcome: DeployOutcome): Promise<DeployRecord>;
 }
@@ -81,7 +82,7 @@ export class HistoryError extends Error {
   }
 }
 
-/** How many deploys of each app the history keeps. */
+/** How many deploys of each app the history keeps unless told otherwise (`SWARMLET_HISTORY_LIMIT`). */
 export const KEPT_PER_APP = 20;
 
 const DEPLOY_ID = /^\d{8}T\d{9}Z-[0-9a-f]{6}$/;
@@ -99,14 +100,22 @@ const LOG = 'log';
  *       log                       every line of the deploy's log, appended as it streams
  * ```
  *
- * Ids given out by one history are strictly increasing, so its list is in the order deploys started. The
- * newest {@link KEPT_PER_APP} deploys of each app are kept; older ones are removed when a deploy finishes. App
- * names are validated and ids checked against their format before they reach a path.
+ * Ids given out by one history are strictly increasing, so its list is in the order deploys started. {@link prune}
+ * keeps the newest `keep` deploys of each app (and the deploy the app runs, however old) and removes the older
+ * ones' directories, their logs and resolved compose files with them. App names are validated and ids checked
+ * against their format before they reach a path.
  */
 export class DeployHistory {
   private lastStart = 0;
 
-  constructor(private readonly dir: string) {}
+  /** @param keep how many deploys of each app {@link prune} keeps (at least 1; {@link KEPT_PER_APP} by default). */
+  constructor(
+    private readonly dir: string,
+    private readonly keep = KEPT_PER_APP,
+  ) {
+    if (!Number.isInteger(keep) || keep < 1)
+      throw new RangeError(`the history must keep at least 1 deploy, not ${keep}`);
+  }
 
   /**
    * Records the start of a deploy of `app` and returns the handle to log and finish it.
@@ -158,8 +167,14 @@ export class DeployHistory {
           else log.end(resolve);
         });
         const finished: DeployRecord = { ...current, ...outcome, finishedAt: new Date().toISOString() };
-        await save(finished);
-        await this.prune(app);
+        try {
+          await save(finished);
+        } catch (error) {
+          throw new HistoryError(
+            `the record of deploy ${id} of ${app} could not be written: ${(error as Error).message}${logError ? ` (nor its log: ${logError.message})` : ''}`,
+            { cause: error },
+          );
+        }
         if (logError) {
           throw new HistoryError(`the log of deploy ${id} of ${app} could not be written: ${logError.message}`, {
             cause: logError,
@@ -293,23 +308,41 @@ export class DeployHistory {
     return new Date(Math.max(...times));
   }
 
+  /**
+   * Removes the app's deploys beyond the newest `keep`, but never the newest successful one (what the app runs);
+   * call it between deploys of the app. Resolves with the removed deploys' records, oldest first (one whose record
+   * could not be read is removed and left out), so what only they used can be released.
+   * @throws Error for an invalid app name, or when a directory could not be removed.
+   */
+  async prune(app: string): Promise<DeployRecord[]> {
+    const records = await this.list(app);
+    const deployed = records.find((record) => record.status === 'succeeded');
+    const ids = await this.ids(app);
+    const dropped: DeployRecord[] = [];
+    for (const id of ids.slice(0, Math.max(ids.length - this.keep, 0))) {
+      if (id === deployed?.id) continue;
+      await rm(join(this.dir, app, id), { recursive: true, force: true });
+      const record = records.find((candidate) => candidate.id === id);
+      if (record) dropped.push(record);
+    }
+    return dropped;
+  }
+
   private async write(record: DeployRecord): Promise<void> {
     const path = join(this.dir, record.app, record.id, RECORD);
     const temporary = `${path}.${randomBytes(4).toString('hex')}.tmp`;
-    const file = await open(temporary, 'w');
     try {
-      await file.writeFile(`${JSON.stringify(record, null, 2)}\n`);
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    await rename(temporary, path);
-  }
-
-  private async prune(app: string): Promise<void> {
-    const ids = await this.ids(app);
-    for (const id of ids.slice(0, Math.max(ids.length - KEPT_PER_APP, 0))) {
-      await rm(join(this.dir, app, id), { recursive: true, force: true });
+      const file = await open(temporary, 'w');
+      try {
+        await file.writeFile(`${JSON.stringify(record, null, 2)}\n`);
+        await file.sync();
+      } finally {
+        await file.close();
+      }
+      await rename(temporary, path);
+    } catch (error) {
+      await rm(temporary, { force: true });
+      throw error;
     }
   }
 }

@@ -31,29 +31,34 @@ runMain('swarmlet-deployer', async (argv) => {
   const token = config.tokenFile ? (await readFile(config.tokenFile, 'utf8')).trim() : undefined;
   const registryAuth = await readRegistryAuth(config);
   const dockerConfig = await writeDockerConfig(join(config.dataDir, 'docker-config'), registryAuth);
-  const deployer = new Deployer(docker, {
-    workDir: join(config.dataDir, 'work'),
-    historyDir: join(config.dataDir, 'deploys'),
-    appSettingsDir: join(config.dataDir, 'apps'),
-    registry: config.registry,
-    ...(registryAuth && { registryAuth }),
-    dockerConfig,
-    rootDomain: config.rootDomain,
-    username: config.username,
-    email: config.email,
-    traefikNetwork: config.traefikNetwork,
-    version: config.version,
-    publishMode: config.publishMode,
-    path: config.path,
-    convergeTimeoutMs: config.convergeTimeoutMs,
-    builder: config.builder,
-    buildCacheLimitBytes: config.buildCacheLimitBytes,
-    router: config.router,
-    entrypointTimeoutMs: config.entrypointTimeoutMs,
-    entrypointUsers: new EntrypointUsers(join(config.dataDir, 'entrypoint-users.json'), config.entrypointUidBase),
-    concurrency: config.concurrency,
-    limits: config.limits,
-  });
+  const deployer = new Deployer(
+    docker,
+    {
+      workDir: join(config.dataDir, 'work'),
+      historyDir: join(config.dataDir, 'deploys'),
+      appSettingsDir: join(config.dataDir, 'apps'),
+      registry: config.registry,
+      ...(registryAuth && { registryAuth }),
+      dockerConfig,
+      rootDomain: config.rootDomain,
+      username: config.username,
+      email: config.email,
+      traefikNetwork: config.traefikNetwork,
+      version: config.version,
+      publishMode: config.publishMode,
+      path: config.path,
+      convergeTimeoutMs: config.convergeTimeoutMs,
+      builder: config.builder,
+      buildCacheLimitBytes: config.buildCacheLimitBytes,
+      router: config.router,
+      entrypointTimeoutMs: config.entrypointTimeoutMs,
+      entrypointUsers: new EntrypointUsers(join(config.dataDir, 'entrypoint-users.json'), config.entrypointUidBase),
+      concurrency: config.concurrency,
+      limits: config.limits,
+      historyLimit: config.historyLimit,
+    },
+    log,
+  );
   await deployer.recoverInterrupted((record) => {
     log.warn(
       { app: record.app, deploy: record.id, step: record.step, stackDeployed: record.stackDeployedAt !== undefined },

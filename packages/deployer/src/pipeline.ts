@@ -23,7 +23,7 @@ import { DEFAULT_LIMITS, LIMIT_KEYS, type DeployLimits } from './deploy-limits.j
 import { deadline, DeployStopped, stopOf, timeLimit } from './deploy-stop.js';
 import type { DeployResult } from './deploy-stream.js';
 import { pruneBuildCache } from './docker/build-cache.js';
-import { describeProgress, waitForStack, type ServiceProgress } from './docker/converge.js';
+import { describeOutage, describeProgress, waitForStack, type ServiceProgress } from './docker/converge.js';
 import type { CallLimits } from './docker/engine-request.js';
 import {
   buildImage,
@@ -154,8 +154,9 @@ export interface PipelineReport extends DeployResult {
  * keeps a masked copy. It is written beside the project's compose file in the checkout, so relative paths
  * (`env_file:`, `file:` secrets and configs, bind mounts) resolve against the project as `docker stack deploy -c`
  * run in the checkout would. Every step reports its lines to `onLine`. A failing step ends the deploy
- * with an error naming the step; when the new version does not converge, swarm has rolled the updated services
- * back and the previous version keeps serving. Never throws: failures are in the report.
+ * with an error naming the step; when the new version does not converge, swarm rolls the updated services back and
+ * the deploy ends once the previous version runs again, healthy (see {@link waitForStack}); the log says how long
+ * a service replaced stop-first was unavailable. Never throws: failures are in the report.
  *
  * Time limits and cancel: `control.signal` and each step's deadline (build, push, `docker stack deploy`,
  * convergence; every Engine call has `engineCallMs`) are one AbortSignal handed to the step's work, which stops it:
@@ -374,8 +375,9 @@ export async function runPipeline(
         },
       ),
     );
+    for (const outage of converged.outages) onLine(describeOutage(outage));
     if (!converged.ok) {
-      const back = converged.rolledBack ? '; the previous version was restored and keeps serving' : '';
+      const back = converged.rolledBack ? '; the previous version was restored and serves again' : '';
       throw new Error(`converge: service ${converged.service} failed: ${converged.reason}${back}`);
     }
     const reached = reachability(compose, router);

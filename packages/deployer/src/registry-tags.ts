@@ -19,9 +19,7 @@ export async function deleteRepositoryTags(
   auth: RegistryAuth | undefined,
 ): Promise<string[]> {
   const base = `http://${registry}/v2/${repository}`;
-  const headers: Record<string, string> = auth
-    ? { Authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` }
-    : {};
+  const headers = authorization(auth);
   const listing = await fetch(`${base}/tags/list?n=10000`, { headers });
   if (listing.status === 404) return [];
   if (!listing.ok) throw new Error(`${registry}/${repository}: listing its tags answered HTTP ${listing.status}`);
@@ -44,4 +42,33 @@ export async function deleteRepositoryTags(
     }
   }
   return tags;
+}
+
+/**
+ * Deletes one tag of `repository` from the registry at `registry` (`host:port`, plain HTTP), leaving the manifest
+ * it named and the repository's other tags in place (the registry's garbage collection removes a manifest left
+ * untagged). Resolves with whether the tag was there.
+ * @throws Error naming the tag and the registry's answer when it refuses (deletes not enabled, say).
+ */
+export async function deleteTag(
+  registry: string,
+  repository: string,
+  tag: string,
+  auth: RegistryAuth | undefined,
+): Promise<boolean> {
+  const removed = await fetch(`http://${registry}/v2/${repository}/manifests/${encodeURIComponent(tag)}`, {
+    method: 'DELETE',
+    headers: authorization(auth),
+  });
+  if (removed.status === 404) return false;
+  if (!removed.ok) {
+    throw new Error(
+      `${registry}/${repository}:${tag}: deleting the tag answered HTTP ${removed.status}${removed.status === 405 ? ' (the registry does not allow deletes: REGISTRY_STORAGE_DELETE_ENABLED)' : ''}`,
+    );
+  }
+  return true;
+}
+
+function authorization(auth: RegistryAuth | undefined): Record<string, string> {
+  return auth ? { Authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` } : {};
 }

@@ -65,3 +65,24 @@ export async function removeAppImages(docker: Docker, app: string, repositories:
   }
   return removed;
 }
+
+/**
+ * Removes this engine's tag `reference` when the image it names belongs to `app` (labels `swarmlet.managed=true`
+ * and `swarmlet.app=<app>`); the image goes with its last tag, even from stopped containers of old tasks, never
+ * from a running one (the engine refuses). Resolves with whether a tag was removed: false when there is no such
+ * image or it is not the app's.
+ * @throws Error with the engine's answer when it refuses (a running container uses the image, say).
+ */
+export async function removeOwnedImageTag(docker: Docker, app: string, reference: string): Promise<boolean> {
+  const image = docker.getImage(reference);
+  let labels: Record<string, string> | undefined;
+  try {
+    labels = ((await image.inspect()) as { Config?: { Labels?: Record<string, string> | null } }).Config?.Labels ?? {};
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode === 404) return false;
+    throw error;
+  }
+  if (labels['swarmlet.managed'] !== 'true' || labels['swarmlet.app'] !== app) return false;
+  await image.remove({ force: true, noprune: false });
+  return true;
+}

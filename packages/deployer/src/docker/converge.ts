@@ -16,9 +16,36 @@ export function describeProgress(progress: readonly ServiceProgress[]): string {
   return progress.map((service) => `${service.service} ${service.running}/${service.desired}`).join(', ');
 }
 
-/** How a stack's convergence ended. */
+/**
+ * A stretch during which a service's task was down while a deploy replaced it: from the old task's stop to its
+ * replacement running (healthy, when the image has a health check), both as swarm recorded them.
+ */
+export interface ServiceOutage {
+  service: string;
+  /** The longest such stretch among the service's tasks, in milliseconds. */
+  ms: number;
+  /** When the old task of that stretch stopped (ISO time). */
+  stoppedAt: string;
+  /** When its replacement ran (ISO time). */
+  servingAt: string;
+  /** How many of the service's tasks were down for a while; with `desired` 1 the service answered nothing. */
+  tasks: number;
+  desired: number;
+}
+
+/** How a stack's convergence ended, with the outages its updates and rollbacks caused (none for start-first). */
 export type ConvergeResult =
-  { ok: true; services: ServiceProgress[] } | { ok: false; service: string; reason: string; rolledBack: boolean };
+  | { ok: true; services: ServiceProgress[]; outages: ServiceOutage[] }
+  | { ok: false; service: string; reason: string; rolledBack: boolean; outages: ServiceOutage[] };
+
+/** An outage as one log line. */
+export function describeOutage(outage: ServiceOutage): string {
+  const seconds = (outage.ms / 1000).toFixed(1);
+  const span = `from its old task's stop at ${outage.stoppedAt} to its replacement running at ${outage.servingAt}`;
+  return outage.desired <= 1 && outage.tasks <= 1
+    ? `${outage.service} was unavailable for ${seconds} s (${span})`
+    : `${outage.service}: ${outage.tasks} of its ${outage.desired} tasks were down for a while, the longest ${seconds} s (${span})`;
+}
 
 /** Limits of {@link waitForStack}. */
 export interface ConvergeOptions {
@@ -49,10 +76,17 @@ interface ServiceInfo {
 interface TaskInfo {
   ServiceID?: string;
   NodeID?: string;
+  Slot?: number;
   DesiredState?: string;
   CreatedAt?: string;
   Spec?: { ContainerSpec?: { Image?: string } };
-  Status?: { State?: string; Err?: string; Message?: string; ContainerStatus?: { ExitCode?: number } };
+  Status?: {
+    State?: string;
+    Timestamp?: string;
+    Err?: string;
+    Message?: string;
+    ContainerStatus?: { ExitCode?: number };
+  };
 }
 
 /** Update states that end a deploy as failed; `rollback_started` is followed until the rollback ends. */
@@ -63,11 +97,12 @@ const FAILED_TASK = new Set(['failed', 'rejected']);
  * Follows the services of stack `stack` until every one runs its desired replicas of its current spec (a task
  * with a health check counts once healthy, as swarm reports it `running` only then), and resolves with the
  * result. A service fails when swarm reports its update paused or rolled back (the deployer's compose asks
- * for `failure_action: rollback`; a started rollback is followed to its end, so the previous version serves
- * again by the time this resolves), when it keeps failing
- * tasks with no update to roll back, or when the time-out passes; the result names the service and the last
- * task error. Progress is handed to `onProgress` whenever it changes.
- * @throws `options.signal`'s reason when it aborts; DeployStopped when an Engine call outlasts `options.callMs`.
+ * for `failure_action: rollback`), when it keeps failing tasks with no update to roll back, or when the time-out
+ * passes; the result names the service and the last task error. A rolled-back service is answered only once the
+ * previous version runs its desired tasks again, healthy (swarm declares the rollback completed before the
+ * restored task of a stop-first service has even started); `rolledBack` is true only then. The result lists the
+ * outages (a task stopped before its replacement ran), measured from swarm's task timestamps. Progress is handed
+ * to `onProgress` whenever it changes.
  */
 export async function waitForStack(
   docker: Docker,
@@ -82,6 +117,7 @@ export async function waitForStack(
   };
   const filters = { label: [`com.docker.stack.namespace=${stack}`] };
   let reported = '';
+  let restoring: { service: string; reason: string } | undefined;
   for (;;) {
     const services = (await limitedCall(limits, 'the service list', (signal) =>
       docker.listServices({ filters, ...(signal && { abortSignal: signal }) }),
@@ -94,6 +130,9 @@ export async function waitForStack(
     )) as { ID: string; Status?: { State?: string } }[];
     const nodes = new Set(listed.filter((node) => node.Status?.State === 'ready').map((node) => node.ID));
     const progress: ServiceProgress[] = [];
+    const outages = (): ServiceOutage[] =>
+      services.flatMap((service) => serviceOutage(service, tasks, options.since, progress) ?? []);
+    restoring = undefined;
     for (const service of services) {
       const own = tasks.filter((task) => task.ServiceID === service.ID);
       const image = service.Spec.TaskTemplate?.ContainerSpec?.Image;
@@ -113,12 +152,12 @@ export async function waitForStack(
       );
       const lastError = describeFailure(recentFailures);
       if (ownUpdate && FAILED_UPDATE.has(ownUpdate)) {
-        return {
-          ok: false,
-          service: service.Spec.Name,
-          reason: [update?.Message, lastError].filter(Boolean).join(': ') || `update ${ownUpdate}`,
-          rolledBack: ownUpdate === 'rollback_completed',
-        };
+        const reason = [update?.Message, lastError].filter(Boolean).join(': ') || `update ${ownUpdate}`;
+        if (ownUpdate !== 'rollback_completed' || running.length >= desired) {
+          const rolledBack = ownUpdate === 'rollback_completed';
+          return { ok: false, service: service.Spec.Name, reason, rolledBack, outages: outages() };
+        }
+        restoring ??= { service: service.Spec.Name, reason };
       }
       if (!ownUpdate && recentFailures.length >= (options.maxFailedTasks ?? 3)) {
         return {
@@ -126,6 +165,7 @@ export async function waitForStack(
           service: service.Spec.Name,
           reason: lastError ?? 'its tasks keep failing',
           rolledBack: false,
+          outages: outages(),
         };
       }
     }
@@ -138,7 +178,16 @@ export async function waitForStack(
       (service) =>
         service.running >= service.desired && (service.update === undefined || service.update === 'completed'),
     );
-    if (services.length > 0 && settled) return { ok: true, services: progress };
+    if (services.length > 0 && settled) return { ok: true, services: progress, outages: outages() };
+    if (Date.now() > deadline && restoring) {
+      return {
+        ok: false,
+        service: restoring.service,
+        reason: `${restoring.reason}; swarm rolled it back, but the previous version does not run again after ${Math.round((options.timeoutMs ?? 0) / 1000)} s`,
+        rolledBack: false,
+        outages: outages(),
+      };
+    }
     if (Date.now() > deadline) {
       const stuck = progress.find((service) => service.running < service.desired || service.update === 'updating');
       const errors = describeFailure(
@@ -149,6 +198,7 @@ export async function waitForStack(
         service: stuck?.service ?? stack,
         reason: `not converged after ${Math.round((options.timeoutMs ?? 0) / 1000)} s${errors ? `: ${errors}` : ''}`,
         rolledBack: false,
+        outages: outages(),
       };
     }
     await sleep(options.intervalMs ?? 250, undefined, options.signal && { signal: options.signal }).catch(
@@ -166,4 +216,41 @@ function describeFailure(tasks: TaskInfo[]): string | undefined {
   return [last.Status?.Err ?? last.Status?.Message, exit !== undefined ? `exit code ${exit}` : undefined]
     .filter(Boolean)
     .join(', ');
+}
+
+/**
+ * The service's outage in this deploy: for each of its slots (a node, for a global service), the stretch from the
+ * stop of the task that ran before `since` to the start of the task of the current spec that runs now, when the
+ * former came first. Undefined when no task was down.
+ */
+function serviceOutage(
+  service: ServiceInfo,
+  tasks: readonly TaskInfo[],
+  since: Date,
+  progress: readonly ServiceProgress[],
+): ServiceOutage | undefined {
+  const image = service.Spec.TaskTemplate?.ContainerSpec?.Image;
+  const own = tasks.filter((task) => task.ServiceID === service.ID);
+  const slot = (task: TaskInfo) => String(task.Slot ?? task.NodeID);
+  const gaps: { stoppedAt: string; servingAt: string; ms: number }[] = [];
+  for (const old of own) {
+    const stoppedAt = old.Status?.Timestamp;
+    if (!stoppedAt || old.DesiredState === 'running' || new Date(old.CreatedAt ?? 0) >= since) continue;
+    if (new Date(stoppedAt) < since) continue;
+    const serving = own.find(
+      (task) =>
+        slot(task) === slot(old) &&
+        task.DesiredState === 'running' &&
+        task.Status?.State === 'running' &&
+        task.Spec?.ContainerSpec?.Image === image,
+    );
+    const servingAt = serving?.Status?.Timestamp;
+    if (!servingAt) continue;
+    const ms = Date.parse(servingAt) - Date.parse(stoppedAt);
+    if (ms > 0) gaps.push({ stoppedAt, servingAt, ms });
+  }
+  const longest = gaps.sort((a, b) => b.ms - a.ms)[0];
+  if (!longest) return undefined;
+  const desired = progress.find((entry) => entry.service === service.Spec.Name)?.desired ?? 1;
+  return { service: service.Spec.Name, ...longest, tasks: gaps.length, desired };
 }

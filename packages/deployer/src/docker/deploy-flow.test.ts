@@ -146,7 +146,7 @@ describe('build, push, stack deploy and convergence', () => {
       collect,
     );
     const first = await waitForStack(engine(), stack, { timeoutMs: 120_000, since: firstDeploy }, () => undefined);
-    expect(first).toEqual({ ok: true, services: [{ service: `${stack}_web`, running: 1, desired: 1 }] });
+    expect(first).toEqual({ ok: true, services: [{ service: `${stack}_web`, running: 1, desired: 1 }], outages: [] });
     const served = await waitFor('v1 to answer', async () => {
       const response = await fetch(`http://127.0.0.1:${port}/`);
       return response.ok ? response.text() : undefined;
