@@ -65,7 +65,7 @@ runMain('swarmlet', async ([command, ...rest]) => {
       settings.authorizedKeys === join(homedir(), '.ssh', 'authorized_keys')
     ) {
       process.stdout.write(
-        `note: ${settings.authorizedKeys} is also this machine's SSH login file: that key can log in here\n`,
+        `note: ${settings.authorizedKeys} is also this machine's SSH login file: that key can log in here${rest.some((word) => word.startsWith('--role')) ? ' with a shell, whatever its swarmlet role' : ''}\n`,
       );
     }
     return code;
