@@ -10,11 +10,7 @@ import type { GitService } from './server.js';
  * - `admin`: everything else: `keys`, `nodes`, `apps trust|untrust APP`, and any verb this table does not know,
  *   so a verb added later is for admins until it is classified here.
  */
-export type CommandScope =
-  | { kind: 'open' }
-  | { kind: 'listing' }
-  | { kind: 'app'; appAt: number }
-  | { kind: 'admin' };
+export type CommandScope = { kind: 'open' } | { kind: 'listing' } | { kind: 'app'; appAt: number } | { kind: 'admin' };
 
 /** The app verbs whose app is the first word after the verb. */
 const APP_FIRST = new Set([

@@ -1,5 +1,5 @@
 import { AgentClient, isVerb, runVerb, VERB_USAGE, type VerbIo } from '@swarmlet/deployer';
-import { commandRefusal } from './access.js';
+import { commandRefusal, commandScope } from './access.js';
 import { ADMIN, type KeyRole } from './key-role.js';
 import { KEYS_USAGE, runKeysCommand } from './keys-command.js';
 
@@ -15,10 +15,10 @@ export interface CommandContext {
   authorizedKeysPath: string;
 }
 
-/** The lines `help` prints for a key of `role`: the day-2 verbs, then the key commands; a deployer's only the ones it may run. */
+/** The lines `help` prints for a key of `role`: the day-2 verbs, then the key commands; for a deployer, only those it may run. */
 export function commandHelp(role: KeyRole = ADMIN): string[] {
   return [...VERB_USAGE, ...KEYS_USAGE].filter(
-    (line) => commandRefusal(role, (line.split(/ {2,}/)[0] ?? '').split(' ')) === undefined,
+    (line) => role.role === 'admin' || commandScope(usageWords(line)).kind !== 'admin',
   );
 }
 
@@ -65,4 +65,9 @@ export async function runCommand(args: readonly string[], context: CommandContex
   if (context.agent) return runVerb(args, context.agent, io);
   io.error(`unknown command ${JSON.stringify((verb ?? '').slice(0, 40))}: \`help\` lists the commands`);
   return 2;
+}
+
+/** The words of a usage line before its explanation, optional parts (`[--json]`) left out. */
+function usageWords(line: string): string[] {
+  return (line.split(/ {2,}/)[0] ?? '').split(' ').filter((word) => !word.startsWith('['));
 }

@@ -68,9 +68,11 @@ export async function runKeysCommand(path: string, args: string[], io: KeysComma
       return 0;
     }
   } catch (error) {
-    if (
-      !(error instanceof AuthorizedKeysError || error instanceof KeyRoleError || error instanceof KeyRolesFileError)
-    ) {
+    if (!(
+      error instanceof AuthorizedKeysError ||
+      error instanceof KeyRoleError ||
+      error instanceof KeyRolesFileError
+    )) {
       throw error;
     }
     io.err(error.message);

@@ -265,7 +265,12 @@ function serveConnection(
   client.on('ready', () => {
     clearTimeout(grace);
     log.info(
-      identity && { user: identity.user, fingerprint: identity.fingerprint, comment: identity.comment, role: describeRole(identity.role) },
+      identity && {
+        user: identity.user,
+        fingerprint: identity.fingerprint,
+        comment: identity.comment,
+        role: describeRole(identity.role),
+      },
       'authenticated',
     );
   });
