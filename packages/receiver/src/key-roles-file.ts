@@ -73,9 +73,8 @@ export function parseKeyRoles(text: string, path: string): KeyRoles {
   const parsed = schema.safeParse(data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new KeyRolesFileError(
-      `the key roles file ${path} is not valid at ${issue?.path.join('.') || 'its top'}: ${issue?.message ?? 'unknown'}`,
-    );
+    const where = issue && issue.path.length > 0 ? issue.path.join('.') : 'its top';
+    throw new KeyRolesFileError(`the key roles file ${path} is not valid at ${where}: ${issue?.message ?? 'unknown'}`);
   }
   const roles = new Map<string, KeyRole>();
   for (const [fingerprint, entry] of Object.entries(parsed.data.keys)) {

@@ -32,7 +32,7 @@ class ScopedAgentClient extends AgentClient {
     return answer as T;
   }
 
-  override stream(
+  override async stream(
     method: 'POST' | 'DELETE',
     path: string,
     body: unknown,
@@ -43,7 +43,11 @@ class ScopedAgentClient extends AgentClient {
     return super.stream(method, path, body, onLine, signal);
   }
 
-  override events(path: string, onEvent: (event: Record<string, unknown>) => void, signal: AbortSignal): Promise<void> {
+  override async events(
+    path: string,
+    onEvent: (event: Record<string, unknown>) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
     this.check(path);
     return super.events(path, onEvent, signal);
   }
