@@ -96,8 +96,8 @@ const MAX_INPUT_BYTES = 1024 * 1024;
 /**
  * Starts the git receiver: an SSH server that authenticates users by public key only (the `authorized_keys` file,
  * signatures checked here; a key gets the role its roles file records, admin when none: see `access.ts` for what a
- * deployer may do, checked before any repository is touched or the agent asked), and runs nothing but `git receive-pack`, `git upload-pack` and `git upload-archive` on
- * a validated repository name, and the platform's commands (`help`, `keys`, the day-2 verbs through the agent: see
+ * deployer may do, checked before any repository is touched or the agent asked), and runs nothing but
+ * `git receive-pack`, `git upload-pack` and `git upload-archive` on a validated repository name, and the platform's commands (`help`, `keys`, the day-2 verbs through the agent: see
  * `commands.ts`), never a shell; a command's words are split as a shell would, nothing expanded, and its exit
  * status is the SSH exit status. A command line is never logged whole (it may carry a config value). A push creates the app's bare repository on first use and (re)installs its
  * pre-receive hook; a fetch or archive of an unknown repository is answered "repository not found". Everything
