@@ -140,7 +140,7 @@ describe('key roles', () => {
     expect(Object.keys((JSON.parse(readFileSync(roles, 'utf8')) as { keys: object }).keys)).toEqual([
       admin.publicKey.fingerprint,
     ]);
-  });
+  }, 120_000);
 
   it('gives the keys of a file without roles the admin role, and lets no key in while the roles file is bad', async () => {
     const path = join(dir, 'legacy', 'authorized_keys');
@@ -174,7 +174,7 @@ describe('key roles', () => {
       );
     }
     expect(readFileSync(path, 'utf8').trim().split('\n')).toHaveLength(1);
-  });
+  }, 120_000);
 });
 
 describe('key operations', () => {
@@ -213,7 +213,7 @@ describe('key operations', () => {
       version: 1,
       keys: {},
     });
-  });
+  }, 120_000);
 
   it('refuses to remove by a comment that names different keys', async () => {
     const path = join(dir, 'ambiguous');
