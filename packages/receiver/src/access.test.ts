@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { AgentClient } from '@swarmlet/deployer';
 import { commandRefusal, commandScope, gitRefusal } from './access.js';
 import { ADMIN, deployerOf, KeyRoleError, parseKeyRole } from './key-role.js';
 import { agentClientFor } from './scoped-agent-client.js';
@@ -144,6 +145,15 @@ describe('agentClientFor', () => {
     await new Promise((resolve) => agent.close(resolve));
   });
 
+  it("overrides every request method of the agent's client, so none reaches the agent unchecked", () => {
+    const methods = (prototype: object) =>
+      Object.getOwnPropertyNames(prototype).filter((name) => name !== 'constructor');
+    const scoped = Object.getPrototypeOf(agentClientFor({ url, token: 't' }, shop)) as object;
+    const requests = methods(AgentClient.prototype).filter((name) => name !== 'send');
+    expect(requests.length).toBeGreaterThanOrEqual(4);
+    expect(methods(scoped)).toEqual(expect.arrayContaining(requests));
+  });
+
   it("gives a deployer its own apps in the listing and refuses other apps' paths before sending", async () => {
     const client = agentClientFor({ url, token: 't' }, shop);
     expect(await client.json<{ apps: { app: string }[] }>('/apps')).toEqual({ apps: [{ app: 'shop' }] });
@@ -158,6 +168,7 @@ describe('agentClientFor', () => {
     await expect(client.events('/apps/other/logs', () => undefined, new AbortController().signal)).rejects.toThrow(
       'cannot reach that',
     );
+    await expect(client.change('POST', '/apps/other/cancel', {})).rejects.toThrow('cannot reach that');
     expect(asked).toEqual([]);
     const admin = agentClientFor({ url, token: 't' }, ADMIN);
     expect(await admin.json<{ apps: unknown[] }>('/apps')).toEqual({ apps: [{ app: 'shop' }, { app: 'other' }] });

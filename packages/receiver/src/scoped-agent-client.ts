@@ -8,7 +8,8 @@ const APP_PATH = /^\/apps\/([^/?]+)/;
  * The agent's client for a key of `role`. An admin gets the plain client (the agent's API is admin-level). A
  * deployer gets one that answers the `apps` listing with its own apps only, and refuses, before anything is sent,
  * every other request that is not about one of its apps: the second line behind `commandRefusal`, holding even
- * for a verb whose words were classified wrongly.
+ * for a verb whose words were classified wrongly. Every request method of `AgentClient` is overridden here (a
+ * test fails when one is added without its override).
  */
 export function agentClientFor(target: AgentTarget, role: KeyRole): AgentClient {
   return role.role === 'admin' ? new AgentClient(target) : new ScopedAgentClient(target, role);
@@ -30,6 +31,11 @@ class ScopedAgentClient extends AgentClient {
     const answer = await super.json<{ apps?: unknown }>(path, signal);
     if (Array.isArray(answer.apps)) answer.apps = answer.apps.filter((entry: unknown) => this.owns(entry));
     return answer as T;
+  }
+
+  override async change<T>(method: 'POST' | 'DELETE', path: string, body: unknown, signal?: AbortSignal): Promise<T> {
+    this.check(path);
+    return super.change<T>(method, path, body, signal);
   }
 
   override async stream(
