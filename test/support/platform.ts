@@ -43,6 +43,8 @@ export interface LocalPlatform {
   remote(app: string): string;
   /** Creates an empty repository at `dir` on `master` whose remote `swarmlet` is the app's. */
   initRepository(dir: string, app: string): Promise<void>;
+  /** {@link ssh} and {@link git} with another private key as the identity (one the test authorized itself). */
+  as(key: string): Pick<LocalPlatform, 'ssh' | 'git'>;
   /** Stops `swarmlet up` (SIGINT) and waits for it. */
   stop(): Promise<void>;
   /**
@@ -87,9 +89,9 @@ export async function startLocalPlatform(work: string, again?: LocalPlatform): P
     (await execa('ssh-keyscan', ['-p', String(sshPort), '127.0.0.1'], { reject: false })).stdout ? true : undefined,
   );
   const remote = (app: string) => `ssh://git@127.0.0.1:${sshPort}/${app}`;
-  const sshOptions = [
+  const sshOptionsFor = (identity: string) => [
     '-i',
-    key,
+    identity,
     '-p',
     String(sshPort),
     '-o',
@@ -101,6 +103,7 @@ export async function startLocalPlatform(work: string, again?: LocalPlatform): P
     '-o',
     'LogLevel=ERROR',
   ];
+  const sshOptions = sshOptionsFor(key);
   return {
     env,
     sshPort,
@@ -116,6 +119,10 @@ export async function startLocalPlatform(work: string, again?: LocalPlatform): P
       await execa('git', ['init', '--quiet', '-b', 'master', dir]);
       await gitIn(dir, ['remote', 'add', 'swarmlet', remote(app)]);
     },
+    as: (identity) => ({
+      ssh: (args, options = {}) => run('ssh', [...sshOptionsFor(identity), 'git@127.0.0.1', ...args], options),
+      git: (cwd, ...args) => gitIn(cwd, args, { GIT_SSH_COMMAND: `ssh ${sshOptionsFor(identity).join(' ')}` }),
+    }),
     stop: async () => {
       platform.kill('SIGINT');
       await platform;

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readStdin } from '@swarmlet/common';
 import { AgentClient, type VerbIo } from '@swarmlet/deployer';
-import { runCommand } from '@swarmlet/receiver';
+import { ADMIN, runCommand } from '@swarmlet/receiver';
 import type { UpSettings } from './settings.js';
 
 /** Where the server's `swarmlet` finds the agent, besides the `npm start` settings. */
@@ -47,8 +47,8 @@ export async function locateAgent(
 }
 
 /**
- * Runs a platform command (`help`, `keys`, a day-2 verb) from this machine's shell, as the SSH door runs it:
- * same words, output and exit status. Output goes to stdout/stderr; SIGINT, SIGTERM, SIGHUP or a closed stdout
+ * Runs a platform command (`help`, `keys`, a day-2 verb) from this machine's shell, as the SSH door runs it for
+ * an admin key: same words, output and exit status. Output goes to stdout/stderr; SIGINT, SIGTERM, SIGHUP or a closed stdout
  * end it (a log follow stops on the server at once). Resolves with the exit status.
  */
 export async function runLocalCommand(args: string[], settings: UpSettings, location: AgentLocation): Promise<number> {
@@ -72,7 +72,7 @@ export async function runLocalCommand(args: string[], settings: UpSettings, loca
     const agent = needsAgent
       ? new AgentClient({ ...(await locateAgent(settings, location)), actor: 'server' })
       : undefined;
-    return await runCommand(args, { agent, authorizedKeysPath: settings.authorizedKeys }, io);
+    return await runCommand(args, { role: ADMIN, agent, authorizedKeysPath: settings.authorizedKeys }, io);
   } finally {
     for (const signal of signals) process.off(signal, abort);
   }

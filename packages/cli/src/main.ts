@@ -26,7 +26,7 @@ operating apps (the same commands as ssh git@HOST COMMAND, through the running a
 ${commandHelp()
   .map((line) => `  ${line}`)
   .join('\n')}
-  (keys: the file is SWARMLET_AUTHORIZED_KEYS, default ~/.ssh/authorized_keys)
+  (keys: the file is SWARMLET_AUTHORIZED_KEYS, default ~/.ssh/authorized_keys; roles beside it in <file>.swarmlet-roles)
 
 settings (environment): SWARMLET_DATA_DIR, SWARMLET_REGISTRY_PORT, SWARMLET_AGENT_PORT, SWARMLET_SSH_PORT,
 ROOT_DOMAIN, SWARMLET_AUTHORIZED_KEYS; SWARMLET_AGENT_URL and SWARMLET_AGENT_TOKEN_FILE to reach another agent;
@@ -66,7 +66,7 @@ runMain('swarmlet', async ([command, ...rest]) => {
       settings.authorizedKeys === join(homedir(), '.ssh', 'authorized_keys')
     ) {
       process.stdout.write(
-        `note: ${settings.authorizedKeys} is also this machine's SSH login file: that key can log in here\n`,
+        `note: ${settings.authorizedKeys} is also this machine's SSH login file: that key can log in here${rest.some((word) => word.startsWith('--role')) ? ' with a shell, whatever its swarmlet role' : ''}\n`,
       );
     }
     return code;

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -9,7 +9,10 @@ import {
   parseAuthorizedKeys,
   readAuthorizedKeys,
   removeAuthorizedKey,
+  setAuthorizedKeyRole,
 } from './authorized-keys.js';
+import { ADMIN, deployerOf } from './key-role.js';
+import { KeyRolesFileError } from './key-roles-file.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'swarmlet-authkeys-'));
 
@@ -34,7 +37,7 @@ describe('parseAuthorizedKeys', () => {
       '# team keys',
       '',
       alice,
-      `restrict,command="echo \\"no shell\\" here",no-pty ${bobType} ${bobData} bob with spaces`,
+      `no-pty,no-port-forwarding,pty ${bobType} ${bobData} bob with spaces`,
       'ssh-dss AAAAB3NzaC1kc3MAAACBAP bad',
       `from="10.0.0.0/8" ${alice}`,
       'ssh-ed25519 AAAA-garbage',
@@ -50,17 +53,128 @@ describe('parseAuthorizedKeys', () => {
       [11, 'ssh-ed25519', 'alice@laptop'],
     ]);
     expect(parsed.keys[0]?.publicKey.fingerprint).toBe(await fingerprint(alice));
-    expect(parsed.keys[1]?.options).toBe('restrict,command="echo \\"no shell\\" here",no-pty');
+    expect(parsed.keys[1]?.options).toBe('no-pty,no-port-forwarding,pty');
+    expect(parsed.keys.map((key) => key.role)).toEqual([ADMIN, ADMIN, ADMIN]);
     expect(parsed.keys[2]?.requireUserVerification).toBe(true);
     expect(parsed.problems.map((problem) => `${problem.line}: ${problem.message}`)).toEqual([
       '5: unsupported key type "ssh-dss"',
-      '6: the option from is not supported by the receiver; the key is skipped',
+      `6: key ${await fingerprint(alice)} (alice@laptop): option from= is not enforced by swarmlet: remove it: the receiver cannot limit a key to addresses (a firewall can)`,
       '7: the key is not valid base64',
-      '8: the option cert-authority is not supported by the receiver; the key is skipped',
+      `8: key ${await fingerprint(alice)} (alice@laptop): option cert-authority is not enforced by swarmlet: remove it: the receiver takes plain public keys, not certificates`,
       '9: unknown option "frobnicate"',
       '10: an option has an unterminated quote',
     ]);
   });
+});
+
+describe('options the receiver does not enforce', () => {
+  it.each([
+    ['command="/usr/bin/true"', 'command='],
+    ['restrict', 'restrict'],
+    ['no-pty,restrict', 'restrict'],
+    ['from="10.0.0.1"', 'from='],
+    ['environment="A=1"', 'environment='],
+    ['permitopen="localhost:80"', 'permitopen='],
+    ['permitlisten="8080"', 'permitlisten='],
+    ['expiry-time="20300101"', 'expiry-time='],
+    ['principals="ops"', 'principals='],
+    ['cert-authority', 'cert-authority'],
+    ['tunnel="1"', 'tunnel='],
+    ['COMMAND="x"', 'command='],
+  ])('refuse a key with %s, saying so', async (options, spelled) => {
+    const key = await makeKey(`opt-${spelled.replace('=', '')}-${options.length}`);
+    const parsed = parseAuthorizedKeys(`${options} ${key}\n`);
+    expect(parsed.keys).toEqual([]);
+    expect(parsed.problems).toEqual([
+      {
+        line: 1,
+        message: expect.stringMatching(
+          new RegExp(`^key SHA256:\\S+ \\(\\S+\\): option ${spelled} is not enforced by swarmlet: remove it`),
+        ) as unknown,
+      },
+    ]);
+    await expect(addAuthorizedKey(join(dir, 'opt-add'), `${options} ${key}`)).rejects.toThrow(
+      `option ${spelled} is not enforced by swarmlet`,
+    );
+  });
+
+  it('keeps the options that only deny what the receiver never offers', async () => {
+    const key = await makeKey('opt-harmless');
+    const options = 'no-pty,no-port-forwarding,no-agent-forwarding,no-x11-forwarding,no-user-rc,verify-required';
+    const [parsed] = parseAuthorizedKeys(`${options} ${key}`).keys;
+    expect(parsed).toMatchObject({ options, requireUserVerification: true, role: ADMIN });
+  });
+});
+
+describe('key roles', () => {
+  it('records a role beside the key, keeps it in step through role changes and removal, 0600', async () => {
+    const path = join(dir, 'roles', 'authorized_keys');
+    const roles = `${path}.swarmlet-roles`;
+    const admin = await addAuthorizedKey(path, await makeKey('roles-admin'));
+    const deployer = await addAuthorizedKey(path, await makeKey('roles-ci'), 'ci', deployerOf(['shop', 'blog']));
+    expect(deployer.role).toEqual({ role: 'deployer', apps: ['shop', 'blog'] });
+    expect(statSync(roles).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(readFileSync(roles, 'utf8'))).toEqual({
+      version: 1,
+      keys: {
+        [admin.publicKey.fingerprint]: { role: 'admin' },
+        [deployer.publicKey.fingerprint]: { role: 'deployer', apps: ['shop', 'blog'] },
+      },
+    });
+    expect(readFileSync(path, 'utf8')).not.toContain('shop');
+    const read = async () => (await readAuthorizedKeys(path)).keys.map((key) => [key.comment, key.role]);
+    expect(await read()).toEqual([
+      ['roles-admin@laptop', ADMIN],
+      ['ci', { role: 'deployer', apps: ['shop', 'blog'] }],
+    ]);
+
+    await setAuthorizedKeyRole(path, 'ci', deployerOf(['shop']));
+    await setAuthorizedKeyRole(path, 'roles-admin@laptop', deployerOf(['blog']));
+    expect(await read()).toEqual([
+      ['roles-admin@laptop', { role: 'deployer', apps: ['blog'] }],
+      ['ci', { role: 'deployer', apps: ['shop'] }],
+    ]);
+    await expect(setAuthorizedKeyRole(path, 'nobody', ADMIN)).rejects.toThrow('no authorized key has the comment');
+
+    await removeAuthorizedKey(path, 'ci');
+    expect(Object.keys((JSON.parse(readFileSync(roles, 'utf8')) as { keys: object }).keys)).toEqual([
+      admin.publicKey.fingerprint,
+    ]);
+  }, 120_000);
+
+  it('gives the keys of a file without roles the admin role, and lets no key in while the roles file is bad', async () => {
+    const path = join(dir, 'legacy', 'authorized_keys');
+    const old = await addAuthorizedKey(path, await makeKey('legacy-old'));
+    rmSync(`${path}.swarmlet-roles`);
+    const warnings: string[] = [];
+    const file = new AuthorizedKeysFile(path, (message) => warnings.push(message));
+    expect((await file.keys()).map((key) => key.role)).toEqual([ADMIN]);
+
+    writeFileSync(
+      `${path}.swarmlet-roles`,
+      JSON.stringify({ version: 1, keys: { [old.publicKey.fingerprint]: { role: 'deployer', apps: ['x'] } } }),
+    );
+    expect((await file.keys()).map((key) => key.role)).toEqual([{ role: 'deployer', apps: ['x'] }]);
+
+    for (const bad of [
+      '{ not json',
+      JSON.stringify({ version: 2, keys: {} }),
+      JSON.stringify({ version: 1, keys: { [old.publicKey.fingerprint]: { role: 'root' } } }),
+      JSON.stringify({ version: 1, keys: { [old.publicKey.fingerprint]: { role: 'deployer', apps: ['../etc'] } } }),
+      JSON.stringify({ version: 1, keys: { [old.publicKey.fingerprint]: { role: 'deployer', apps: ['registry'] } } }),
+      JSON.stringify({ version: 1, keys: { [old.publicKey.fingerprint]: { role: 'deployer', apps: [] } } }),
+    ]) {
+      writeFileSync(`${path}.swarmlet-roles`, bad);
+      warnings.length = 0;
+      expect(await file.keys()).toEqual([]);
+      expect(warnings).toEqual([expect.stringMatching(/key roles file .* no key can log in until it is fixed$/)]);
+      await expect(readAuthorizedKeys(path)).rejects.toThrow(KeyRolesFileError);
+      await expect(addAuthorizedKey(path, await makeKey(`legacy-new-${bad.length}`))).rejects.toThrow(
+        KeyRolesFileError,
+      );
+    }
+    expect(readFileSync(path, 'utf8').trim().split('\n')).toHaveLength(1);
+  }, 120_000);
 });
 
 describe('key operations', () => {
@@ -94,8 +208,12 @@ describe('key operations', () => {
     expect(readFileSync(path, 'utf8')).toBe('# kept comment\nnot a key\n');
     expect(statSync(path).mode & 0o777).toBe(0o600);
     await expect(removeAuthorizedKey(path, 'SHA256:nothing')).rejects.toThrow('no authorized key has the fingerprint');
-    expect(readdirSync(join(dir, 'ops'))).toEqual(['authorized_keys']);
-  });
+    expect(readdirSync(join(dir, 'ops'))).toEqual(['authorized_keys', 'authorized_keys.swarmlet-roles']);
+    expect(JSON.parse(readFileSync(join(dir, 'ops', 'authorized_keys.swarmlet-roles'), 'utf8'))).toEqual({
+      version: 1,
+      keys: {},
+    });
+  }, 120_000);
 
   it('refuses to remove by a comment that names different keys', async () => {
     const path = join(dir, 'ambiguous');

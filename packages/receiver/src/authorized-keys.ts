@@ -1,11 +1,15 @@
 import { readFile, stat } from 'node:fs/promises';
 import { replaceFile } from '@swarmlet/common';
+import { ADMIN, type KeyRole } from './key-role.js';
+import { readKeyRoles, rolesPathFor, updateKeyRoles, type KeyRoles } from './key-roles-file.js';
 import { decodePublicKey, PublicKeyError, type PublicKey } from './public-key.js';
 
 /**
- * One key of an OpenSSH `authorized_keys` file. Whatever its options say, a key only ever gets git: options that
- * shape a session (`restrict`, `command=`, `no-pty`, `permitopen=`, …) are accepted and have nothing to add, since
- * the receiver offers no shell, pty or forwarding to anyone; `verify-required` is honoured for security keys.
+ * One key of an OpenSSH `authorized_keys` file. A key only ever gets git and the platform's commands, as far as
+ * its {@link role} allows. Options that only take something away the receiver never offers (`no-pty`,
+ * `no-port-forwarding`, …) are accepted, and so are the grants `restrict` would undo (`pty`, …), which give
+ * nothing here; `verify-required` is honoured for security keys. Options that would limit or shape the key in a
+ * way the receiver does not enforce (`command=`, `restrict`, `from=`, …) make the line refused, never ignored.
  */
 export interface AuthorizedKey {
   /** The 1-based line it was read from; 0 for a key parsed from text that is not (yet) in a file. */
@@ -17,6 +21,8 @@ export interface AuthorizedKey {
   options: string;
   /** Set by the `verify-required` option: a security key must report user verification, not only presence. */
   requireUserVerification: boolean;
+  /** What the key may do: from the roles file beside the keys file; admin when none is recorded. */
+  role: KeyRole;
 }
 
 /** A line of an `authorized_keys` file that is not a usable key; the key on it is skipped. */
@@ -39,13 +45,8 @@ export class AuthorizedKeysError extends Error {
   }
 }
 
-const SESSION_OPTIONS = new Set([
-  'restrict',
-  'command',
-  'environment',
-  'permitopen',
-  'permitlisten',
-  'tunnel',
+/** Options accepted as they are: denials of what the receiver never offers, and grants that give nothing here. */
+const HARMLESS_OPTIONS = new Set([
   'agent-forwarding',
   'no-agent-forwarding',
   'port-forwarding',
@@ -59,14 +60,28 @@ const SESSION_OPTIONS = new Set([
   'no-touch-required',
 ]);
 const VERIFY_REQUIRED = 'verify-required';
-const UNSUPPORTED_OPTIONS = new Set(['from', 'expiry-time', 'cert-authority', 'principals']);
+/** Options the receiver does not enforce, with what to do instead; a key carrying one is refused. */
+const UNENFORCED_OPTIONS = new Map([
+  ['command', 'remove it or use a deployer role'],
+  ['restrict', 'remove it (no key gets a shell, pty or forwarding here) or use a deployer role'],
+  ['from', 'remove it: the receiver cannot limit a key to addresses (a firewall can)'],
+  ['environment', 'remove it: no key sets environment variables here'],
+  ['permitopen', 'remove it: no key gets port forwarding here'],
+  ['permitlisten', 'remove it: no key gets port forwarding here'],
+  ['tunnel', 'remove it: no key gets a tunnel here'],
+  ['expiry-time', 'remove it, and remove the key when it should stop working'],
+  ['principals', 'remove it: the receiver takes plain public keys, not certificates'],
+  ['cert-authority', 'remove it: the receiver takes plain public keys, not certificates'],
+]);
 const KEY_TYPE_LIKE = /^(?:ssh|ecdsa|sk)-[A-Za-z0-9.@-]+$/;
 
 /**
- * Parses one line of an `authorized_keys` file: `[options] type base64 [comment]`. Resolves null for a blank or
- * `#` comment line. Options that narrow who may log in (`from=`, `expiry-time=`, `cert-authority`, `principals=`)
- * cannot be honoured here, so a key carrying one is refused rather than let in more widely than written.
- * @throws AuthorizedKeysError saying what is wrong with the line.
+ * Parses one line of an `authorized_keys` file: `[options] type base64 [comment]`, with the admin role (the roles
+ * file is applied by the readers). Resolves null for a blank or `#` comment line. A key with an option the
+ * receiver does not enforce (`command=`, `restrict`, `from=`, `environment=`, `permitopen=`, `permitlisten=`,
+ * `tunnel=`, `expiry-time=`, `principals=`, `cert-authority`) or an unknown one is refused rather than let in with
+ * more rights than written.
+ * @throws AuthorizedKeysError saying what is wrong with the line (and which key, when the key itself is valid).
  */
 export function parseAuthorizedKeyLine(text: string, line = 0): AuthorizedKey | null {
   const trimmed = text.trim();
@@ -90,28 +105,35 @@ export function parseAuthorizedKeyLine(text: string, line = 0): AuthorizedKey | 
     throw error;
   }
   let requireUserVerification = false;
+  const keyComment = comment.join(' ').trim();
   for (const option of splitOptions(options)) {
     const name = /^[A-Za-z0-9-]+/.exec(option)?.[0].toLowerCase() ?? '';
+    const remedy = UNENFORCED_OPTIONS.get(name);
     if (name === VERIFY_REQUIRED) requireUserVerification = true;
-    else if (UNSUPPORTED_OPTIONS.has(name)) {
-      throw new AuthorizedKeysError(`the option ${name} is not supported by the receiver; the key is skipped`);
-    } else if (!SESSION_OPTIONS.has(name)) {
+    else if (remedy !== undefined) {
+      const spelled = option.slice(name.length).startsWith('=') ? `${name}=` : name;
+      throw new AuthorizedKeysError(
+        `key ${publicKey.fingerprint}${keyComment ? ` (${keyComment.slice(0, 60)})` : ''}: option ${spelled} is not enforced by swarmlet: ${remedy}`,
+      );
+    } else if (!HARMLESS_OPTIONS.has(name)) {
       throw new AuthorizedKeysError(`unknown option ${JSON.stringify(option.slice(0, 60))}`);
     }
   }
-  return { line, publicKey, comment: comment.join(' ').trim(), options, requireUserVerification };
+  return { line, publicKey, comment: keyComment, options, requireUserVerification, role: ADMIN };
 }
 
 /**
- * Parses a whole `authorized_keys` text. A malformed line never stops the parse: it becomes a problem carrying its
- * line number, and its key is left out.
+ * Parses a whole `authorized_keys` text, giving each key its role from `roles` (admin when it has none). A
+ * malformed line never stops the parse: it becomes a problem carrying its line number, and its key is left out.
  */
-export function parseAuthorizedKeys(text: string): ParsedAuthorizedKeys {
+export function parseAuthorizedKeys(text: string, roles: KeyRoles = new Map()): ParsedAuthorizedKeys {
   const parsed: ParsedAuthorizedKeys = { keys: [], problems: [] };
   for (const [index, content] of text.split('\n').entries()) {
     try {
       const key = parseAuthorizedKeyLine(content, index + 1);
-      if (key) parsed.keys.push(key);
+      if (!key) continue;
+      key.role = roles.get(key.publicKey.fingerprint) ?? ADMIN;
+      parsed.keys.push(key);
     } catch (error) {
       if (!(error instanceof AuthorizedKeysError)) throw error;
       parsed.problems.push({ line: index + 1, message: error.message });
@@ -127,34 +149,45 @@ export function formatAuthorizedKey(key: Pick<AuthorizedKey, 'publicKey' | 'comm
 }
 
 /**
- * An `authorized_keys` file as the SSH server reads it: {@link keys} checks the file's identity and modification
- * time on every call and rereads it when either changed, so an edit or a `keys add` applies to the next login
- * without a restart. A missing file means no key. `warn` hears about skipped lines and a missing file, once per
- * version of the file.
+ * An `authorized_keys` file and its roles file as the SSH server reads them: {@link keys} checks both files'
+ * identity and modification time on every call and rereads them when either changed, so an edit or a `keys add`
+ * applies to the next login without a restart. A missing keys file means no key; a roles file that is not valid
+ * lets no key in at all (rather than guess rights). `warn` hears about refused lines, a missing keys file and a
+ * bad roles file, once per version of the files.
  */
 export class AuthorizedKeysFile {
   private version: string | undefined;
   private current: readonly AuthorizedKey[] = [];
+  /** The roles file that goes with the keys file (see `key-roles-file.ts`). */
+  readonly rolesPath: string;
 
   constructor(
     readonly path: string,
     private readonly warn: (message: string) => void = () => undefined,
-  ) {}
+  ) {
+    this.rolesPath = rolesPathFor(path);
+  }
 
   /**
-   * The keys in the file now.
-   * @throws the file system error when the file exists but cannot be read.
+   * The keys that may log in now, each with its role.
+   * @throws the file system error when the keys file exists but cannot be read.
    */
   async keys(): Promise<readonly AuthorizedKey[]> {
-    const version = await this.stamp();
+    const version = `${await stamp(this.path)}|${await stamp(this.rolesPath)}`;
     if (version === this.version) return this.current;
-    if (version === 'missing') {
-      this.warn(`${this.path} does not exist: no key can log in`);
+    let roles: KeyRoles;
+    try {
+      roles = await readKeyRoles(this.rolesPath);
+    } catch (error) {
+      this.warn(`${(error as Error).message}: no key can log in until it is fixed`);
       this.version = version;
       this.current = [];
       return this.current;
     }
-    const parsed = parseAuthorizedKeys(await readFile(this.path, 'utf8'));
+    const text = await readText(this.path, () => {
+      this.warn(`${this.path} does not exist: no key can log in`);
+    });
+    const parsed = parseAuthorizedKeys(text, roles);
     for (const problem of parsed.problems) {
       this.warn(`${this.path} line ${problem.line}: ${problem.message}`);
     }
@@ -167,30 +200,31 @@ export class AuthorizedKeysFile {
   async find(blob: Buffer): Promise<AuthorizedKey | undefined> {
     return (await this.keys()).find((key) => key.publicKey.blob.equals(blob));
   }
-
-  private async stamp(): Promise<string> {
-    try {
-      const info = await stat(this.path, { bigint: true });
-      return `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
-      throw error;
-    }
-  }
-}
-
-/** Reads and parses an `authorized_keys` file; a missing file has no keys. */
-export async function readAuthorizedKeys(path: string): Promise<ParsedAuthorizedKeys> {
-  return parseAuthorizedKeys(await readText(path));
 }
 
 /**
- * Adds the key in `text` (one `authorized_keys` line, such as the content of `id_ed25519.pub`) to the file,
- * creating it when missing. `comment`, when given, replaces the key's own comment. The file is replaced
- * atomically with mode 0600; every other line is kept as it was.
- * @throws AuthorizedKeysError when the text is not exactly one valid key or the key is already in the file.
+ * Reads and parses an `authorized_keys` file with the roles of its roles file; a missing file has no keys.
+ * @throws KeyRolesFileError when the roles file is not valid.
  */
-export async function addAuthorizedKey(path: string, text: string, comment?: string): Promise<AuthorizedKey> {
+export async function readAuthorizedKeys(path: string): Promise<ParsedAuthorizedKeys> {
+  const roles = await readKeyRoles(rolesPathFor(path));
+  return parseAuthorizedKeys(await readText(path), roles);
+}
+
+/**
+ * Adds the key in `text` (one `authorized_keys` line, such as the content of `id_ed25519.pub`) to the file with
+ * `role` (admin by default), creating the files when missing. `comment`, when given, replaces the key's own
+ * comment. The role is recorded in the roles file first, then the keys file is replaced atomically with mode
+ * 0600, every other line kept as it was.
+ * @throws AuthorizedKeysError when the text is not exactly one valid key or the key is already in the file;
+ * KeyRolesFileError when the roles file is not valid. Nothing is written then.
+ */
+export async function addAuthorizedKey(
+  path: string,
+  text: string,
+  comment?: string,
+  role: KeyRole = ADMIN,
+): Promise<AuthorizedKey> {
   const lines = text.split('\n').filter((line) => line.trim() !== '');
   if (lines.length !== 1 || lines[0] === undefined) {
     throw new AuthorizedKeysError(`expected one public key line, got ${lines.length}`);
@@ -201,6 +235,7 @@ export async function addAuthorizedKey(path: string, text: string, comment?: str
     if (/[\r\n]/.test(comment)) throw new AuthorizedKeysError('a comment is one line');
     key.comment = comment.trim();
   }
+  key.role = role;
   const existingText = await readText(path);
   const existing = parseAuthorizedKeys(existingText);
   const duplicate = existing.keys.find((other) => other.publicKey.fingerprint === key.publicKey.fingerprint);
@@ -209,6 +244,7 @@ export async function addAuthorizedKey(path: string, text: string, comment?: str
       `key ${key.publicKey.fingerprint} is already authorized (line ${duplicate.line}${duplicate.comment ? `, ${duplicate.comment}` : ''})`,
     );
   }
+  await updateKeyRoles(rolesPathFor(path), (roles) => roles.set(key.publicKey.fingerprint, role));
   const separator = existingText === '' || existingText.endsWith('\n') ? '' : '\n';
   await replaceFile(path, `${existingText}${separator}${formatAuthorizedKey(key)}\n`, 0o600);
   key.line = (existingText + separator).split('\n').length;
@@ -216,14 +252,43 @@ export async function addAuthorizedKey(path: string, text: string, comment?: str
 }
 
 /**
- * Removes the keys that `selector` names: a fingerprint (`SHA256:…`) or an exact comment. Other lines are kept as
- * they were; the file is replaced atomically with mode 0600. Resolves with the keys removed.
- * @throws AuthorizedKeysError when no key matches, or when a comment names keys with different fingerprints.
+ * Removes the keys that `selector` names (see {@link selectKeys}). Other lines are kept as they were; the file is
+ * replaced atomically with mode 0600, then the keys' roles are dropped from the roles file. Resolves with the keys
+ * removed.
+ * @throws AuthorizedKeysError as {@link selectKeys} does; KeyRolesFileError when the roles file is not valid.
  */
 export async function removeAuthorizedKey(path: string, selector: string): Promise<AuthorizedKey[]> {
   const text = await readText(path);
+  const matches = selectKeys(parseAuthorizedKeys(text, await readKeyRoles(rolesPathFor(path))).keys, selector);
+  const drop = new Set(matches.map((key) => key.line));
+  const kept = text.split('\n').filter((_line, index) => !drop.has(index + 1));
+  await replaceFile(path, kept.join('\n'), 0o600);
+  await updateKeyRoles(rolesPathFor(path), (roles) => {
+    for (const key of matches) roles.delete(key.publicKey.fingerprint);
+  });
+  return matches;
+}
+
+/**
+ * Gives the key that `selector` names (see {@link selectKeys}) a new role, in the roles file only. Resolves with
+ * the key as it now is.
+ * @throws AuthorizedKeysError as {@link selectKeys} does; KeyRolesFileError when the roles file is not valid.
+ */
+export async function setAuthorizedKeyRole(path: string, selector: string, role: KeyRole): Promise<AuthorizedKey> {
+  const [key] = selectKeys((await readAuthorizedKeys(path)).keys, selector);
+  if (!key) throw new AuthorizedKeysError(`no authorized key matches ${selector}`);
+  await updateKeyRoles(rolesPathFor(path), (roles) => roles.set(key.publicKey.fingerprint, role));
+  return { ...key, role };
+}
+
+/**
+ * The keys that `selector` names: a fingerprint (`SHA256:…`) or an exact comment; one key, possibly on several
+ * lines.
+ * @throws AuthorizedKeysError when no key matches, or when a comment names keys with different fingerprints.
+ */
+function selectKeys(keys: readonly AuthorizedKey[], selector: string): AuthorizedKey[] {
   const byFingerprint = selector.startsWith('SHA256:');
-  const matches = parseAuthorizedKeys(text).keys.filter((key) =>
+  const matches = keys.filter((key) =>
     byFingerprint ? key.publicKey.fingerprint === selector : key.comment === selector,
   );
   if (matches.length === 0) {
@@ -232,21 +297,30 @@ export async function removeAuthorizedKey(path: string, selector: string): Promi
   const fingerprints = new Set(matches.map((key) => key.publicKey.fingerprint));
   if (fingerprints.size > 1) {
     throw new AuthorizedKeysError(
-      `${fingerprints.size} keys have the comment ${selector}; remove one by fingerprint: ${[...fingerprints].join(', ')}`,
+      `${fingerprints.size} keys have the comment ${selector}; name one by fingerprint: ${[...fingerprints].join(', ')}`,
     );
   }
-  const drop = new Set(matches.map((key) => key.line));
-  const kept = text.split('\n').filter((_line, index) => !drop.has(index + 1));
-  await replaceFile(path, kept.join('\n'), 0o600);
   return matches;
 }
 
-async function readText(path: string): Promise<string> {
+/** A file's identity and change times, or `missing`. */
+async function stamp(path: string): Promise<string> {
+  try {
+    const info = await stat(path, { bigint: true });
+    return `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
+    throw error;
+  }
+}
+
+async function readText(path: string, whenMissing: () => void = () => undefined): Promise<string> {
   try {
     return await readFile(path, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return '';
-    throw error;
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    whenMissing();
+    return '';
   }
 }
 

@@ -15,6 +15,7 @@ export {
   parseAuthorizedKeys,
   readAuthorizedKeys,
   removeAuthorizedKey,
+  setAuthorizedKeyRole,
   type AuthorizedKey,
   type AuthorizedKeysProblem,
   type ParsedAuthorizedKeys,
@@ -53,3 +54,7 @@ export { loadReceiverConfig, type ReceiverConfig } from './config.js';
 export { CORE_REPOS, seedCoreRepositories } from './core-repos.js';
 export { KEYS_USAGE, runKeysCommand, type KeysCommandIo } from './keys-command.js';
 export { commandHelp, runCommand, type CommandContext } from './commands.js';
+export { ADMIN, describeRole, KeyRoleError, parseKeyRole, type KeyRole } from './key-role.js';
+export { KeyRolesFileError, readKeyRoles, rolesPathFor, type KeyRoles } from './key-roles-file.js';
+export { commandRefusal, gitRefusal } from './access.js';
+export { agentClientFor } from './scoped-agent-client.js';

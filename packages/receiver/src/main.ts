@@ -42,7 +42,16 @@ async function serve(config: ReceiverConfig): Promise<number> {
   const authorizedKeys = new AuthorizedKeysFile(config.authorizedKeysPath, (message) => {
     log.warn(message);
   });
-  log.info({ path: authorizedKeys.path, keys: (await authorizedKeys.keys()).length }, 'authorized keys');
+  const keys = await authorizedKeys.keys();
+  log.info(
+    {
+      path: authorizedKeys.path,
+      roles: authorizedKeys.rolesPath,
+      admins: keys.filter((key) => key.role.role === 'admin').length,
+      deployers: keys.filter((key) => key.role.role === 'deployer').length,
+    },
+    'authorized keys',
+  );
   if (config.stacksDir) {
     const seeded = await seedCoreRepositories(config.reposDir, config.stacksDir, config.gitEnv);
     if (seeded.length > 0) log.info({ repos: seeded, from: config.stacksDir }, 'seeded the core repositories');

@@ -37,12 +37,26 @@ let agentConnections = 0;
 let behaviour: Behaviour = () => Promise.reject(new Error('no agent behaviour set'));
 const agentCalls: AgentCall[] = [];
 const logLines: Record<string, unknown>[] = [];
+const keyWarnings: string[] = [];
 
 function ndjson(response: ServerResponse, ...messages: object[]): void {
   for (const message of messages) response.write(`${JSON.stringify(message)}\n`);
 }
 
+const APP_LISTING = ['erin-app', 'clone-app', 'registry'].map((app) => ({
+  app,
+  core: app === 'registry',
+  running: 1,
+  desired: 1,
+  urls: [],
+}));
+
 async function handleAgent(request: IncomingMessage, response: ServerResponse): Promise<void> {
+  if (request.method === 'GET' && request.url === '/v1/apps') {
+    response.writeHead(200, { 'content-type': 'application/json' });
+    response.end(JSON.stringify({ apps: APP_LISTING }));
+    return;
+  }
   const chunks: Buffer[] = [];
   for await (const chunk of request) chunks.push(chunk as Buffer);
   const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as AgentCall['body'];
@@ -182,7 +196,7 @@ async function startOn(dir: string, overrides: Partial<ReceiverOptions> = {}): P
     host: '127.0.0.1',
     port: 0,
     hostKey: hostKey.privateKey,
-    authorizedKeys: new AuthorizedKeysFile(join(root, 'authorized_keys')),
+    authorizedKeys: new AuthorizedKeysFile(join(root, 'authorized_keys'), (message) => keyWarnings.push(message)),
     reposDir: join(dir, 'repos'),
     hook: { node: process.execPath, script: hookScript },
     agent: { url: agentUrl, tokenFile },
@@ -212,6 +226,8 @@ beforeAll(async () => {
     ['bob', 'rsa'],
     ['carol', 'ecdsa'],
     ['stranger', 'ed25519'],
+    ['dave', 'ed25519'],
+    ['erin', 'ed25519'],
   ] as const) {
     await execa('ssh-keygen', ['-q', '-t', type, '-N', '', '-C', `${name}@laptop`, '-f', join(keysDir, name)]);
   }
@@ -221,10 +237,17 @@ beforeAll(async () => {
     [
       '# test keys',
       pub('alice'),
-      `restrict,command="/bin/sh -i",pty,port-forwarding ${pub('bob')}`,
+      `no-pty,no-port-forwarding,no-agent-forwarding,pty,port-forwarding ${pub('bob')}`,
       pub('carol'),
       'ssh-ed25519 broken',
+      `command="/bin/sh -i" ${pub('dave')}`,
+      pub('erin'),
     ].join('\n'),
+  );
+  const erin = (await execa('ssh-keygen', ['-l', '-f', join(keysDir, 'erin.pub')])).stdout.split(' ')[1] ?? '';
+  writeFileSync(
+    join(root, 'authorized_keys.swarmlet-roles'),
+    JSON.stringify({ version: 1, keys: { [erin]: { role: 'deployer', apps: ['erin-app', 'erin-new'] } } }),
   );
   agent = createServer((request, response) => {
     handleAgent(request, response).catch((error: unknown) => {
@@ -465,6 +488,110 @@ describe('the git receiver over SSH', () => {
     } finally {
       await restarted.close();
     }
+  });
+});
+
+describe('key roles over SSH', () => {
+  const erinRole = 'deployer of erin-app, erin-new';
+
+  it('a key with an option the receiver does not enforce never logs in, and the reason is logged', async () => {
+    const dave = await ssh(['help'], 'dave');
+    expect(dave.exitCode).toBe(255);
+    expect(dave.stderr).toContain('Permission denied (publickey)');
+    expect(keyWarnings).toContainEqual(
+      expect.stringMatching(
+        /authorized_keys line 6: key SHA256:\S+ \(dave@laptop\): option command= is not enforced by swarmlet: remove it or use a deployer role$/,
+      ),
+    );
+  });
+
+  it('a deployer pushes and fetches its own apps; other apps and the core repos are refused, nothing created', async () => {
+    const work = await workTree('erin-app');
+    const commit = await work.commit('erin');
+    const pushed = await git(work.dir, ['push', 'git@127.0.0.1:erin-app', 'master:feature'], 'erin');
+    expect(pushed.exitCode).toBe(0);
+    expect(await bareRef('erin-app', 'refs/heads/feature')).toBe(commit);
+    expect((await git(root, ['ls-remote', 'git@127.0.0.1:erin-app'], 'erin')).stdout).toContain(commit);
+    expect((await git(root, ['ls-remote', 'git@127.0.0.1:erin-app'], 'alice')).stdout).toContain(commit);
+
+    const before = listTree(dataDir);
+    const other = await git(work.dir, ['push', 'git@127.0.0.1:clone-app', 'master:erin'], 'erin');
+    expect(other.exitCode).not.toBe(0);
+    expect(other.stderr).toContain(`swarmlet: this key is a ${erinRole}: it cannot reach the app "clone-app"`);
+    const created = await git(work.dir, ['push', 'git@127.0.0.1:someone-else', 'master:feature'], 'erin');
+    expect(created.exitCode).not.toBe(0);
+    expect(created.stderr).toContain('it cannot reach the app "someone-else" (git receive-pack refused)');
+    const fetched = await git(root, ['ls-remote', 'git@127.0.0.1:clone-app'], 'erin');
+    expect(fetched.exitCode).not.toBe(0);
+    expect(fetched.stderr).toContain('it cannot reach the app "clone-app" (git upload-pack refused)');
+    const archive = await ssh(["git-upload-archive 'clone-app'"], 'erin');
+    expect(archive).toMatchObject({
+      exitCode: 1,
+      stderr: expect.stringContaining('git upload-archive refused') as unknown,
+    });
+    for (const core of ['registry', 'router', 'deployer']) {
+      const clone = await git(root, ['ls-remote', `git@127.0.0.1:${core}`], 'erin');
+      expect(clone.exitCode).not.toBe(0);
+      expect(clone.stderr).toContain(
+        `"${core}" is a core app: only admin keys reach it, and this key is a ${erinRole}`,
+      );
+    }
+    expect(listTree(dataDir)).toEqual(before);
+    expect(await bareRef('clone-app', 'refs/heads/erin')).toBe('');
+  });
+
+  it('a deployer runs help, apps and the app verbs of its apps; anything else is refused before the agent is asked', async () => {
+    const connections = agentConnections;
+    const refused: [string, string][] = [
+      ['keys list', `\`keys list\` needs an admin key: this key is a ${erinRole}`],
+      ['nodes', `\`nodes\` needs an admin key: this key is a ${erinRole}`],
+      ['apps trust erin-app', `\`apps trust\` needs an admin key: this key is a ${erinRole}`],
+      ['status clone-app', `this key is a ${erinRole}: it cannot reach the app "clone-app"`],
+      ['destroy clone-app --confirm clone-app', 'it cannot reach the app "clone-app"'],
+      ['config set clone-app A=1', 'it cannot reach the app "clone-app"'],
+      ['domains add clone-app x.example.com', 'it cannot reach the app "clone-app"'],
+      ['logs registry', '"registry" is a core app: only admin keys reach it'],
+      ['logs -f clone-app', `this key is a ${erinRole}: name the app right after \`logs\` (logs APP …)`],
+    ];
+    for (const [command, message] of refused) {
+      const result = await ssh([command], 'erin');
+      expect({ command, code: result.exitCode, stdout: result.stdout }).toEqual({ command, code: 1, stdout: '' });
+      expect(result.stderr).toMatch(/^swarmlet: [^\n]+$/);
+      expect(result.stderr).toContain(message);
+    }
+    expect(agentConnections).toBe(connections);
+
+    const help = await ssh(['help'], 'erin');
+    expect(help.exitCode).toBe(0);
+    expect(help.stdout).toContain('status APP');
+    expect(help.stdout).toContain('apps [--json]');
+    expect(help.stdout).not.toMatch(/^ +keys /m);
+    expect((await ssh(['help'], 'alice')).stdout).toContain('keys list');
+
+    const apps = await ssh(['apps --json'], 'erin');
+    expect(apps.exitCode).toBe(0);
+    expect((JSON.parse(apps.stdout) as { app: string }[]).map((entry) => entry.app)).toEqual(['erin-app']);
+    expect((await ssh(['apps'], 'erin')).stdout).not.toMatch(/clone-app|registry/);
+    const all = JSON.parse((await ssh(['apps --json'], 'alice')).stdout) as { app: string }[];
+    expect(all.map((entry) => entry.app)).toEqual(['erin-app', 'clone-app', 'registry']);
+
+    const own = await ssh(['status erin-app'], 'erin');
+    expect(own.stderr).not.toContain('cannot reach the app');
+    expect(agentConnections).toBeGreaterThan(connections);
+  });
+
+  it('keys list shows each key with its role, and the refused lines with their reasons', async () => {
+    const listed = await ssh(['keys list'], 'alice');
+    expect(listed.exitCode).toBe(0);
+    expect(listed.stdout.split('\n')).toEqual([
+      expect.stringMatching(/^SHA256:\S+ ssh-ed25519 admin alice@laptop$/),
+      expect.stringMatching(/^SHA256:\S+ ssh-rsa admin bob@laptop$/),
+      expect.stringMatching(/^SHA256:\S+ ecdsa-sha2-nistp256 admin carol@laptop$/),
+      expect.stringMatching(/^SHA256:\S+ ssh-ed25519 deployer:erin-app,erin-new erin@laptop$/),
+    ]);
+    expect(listed.stderr).toMatch(
+      /line 6: key SHA256:\S+ \(dave@laptop\): option command= is not enforced by swarmlet/,
+    );
   });
 });
 

@@ -3,13 +3,16 @@ import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type { Writable } from 'node:stream';
 import type { Logger } from '@swarmlet/common';
-import { AgentClient, splitShellWords, type VerbIo } from '@swarmlet/deployer';
+import { splitShellWords, type VerbIo } from '@swarmlet/deployer';
 import ssh2 from 'ssh2';
 import type { AuthContext, ClientInfo, Connection, Server, ServerChannel, Session } from 'ssh2';
+import { gitRefusal } from './access.js';
 import type { AuthorizedKeysFile } from './authorized-keys.js';
 import { runCommand as runPlatformCommand } from './commands.js';
+import { describeRole, type KeyRole } from './key-role.js';
 import { verifySignature } from './public-key.js';
 import { PushTurns } from './push-turns.js';
+import { agentClientFor } from './scoped-agent-client.js';
 import { parseRepoName, RepoNameError } from './repo-name.js';
 import { ensureBareRepository, findBareRepository, installPreReceiveHook, type HookCommand } from './repositories.js';
 
@@ -92,8 +95,9 @@ const MAX_INPUT_BYTES = 1024 * 1024;
 
 /**
  * Starts the git receiver: an SSH server that authenticates users by public key only (the `authorized_keys` file,
- * signatures checked here), and runs nothing but `git receive-pack`, `git upload-pack` and `git upload-archive` on
- * a validated repository name, and the platform's commands (`help`, `keys`, the day-2 verbs through the agent: see
+ * signatures checked here; a key gets the role its roles file records, admin when none: see `access.ts` for what a
+ * deployer may do, checked before any repository is touched or the agent asked), and runs nothing but
+ * `git receive-pack`, `git upload-pack` and `git upload-archive` on a validated repository name, and the platform's commands (`help`, `keys`, the day-2 verbs through the agent: see
  * `commands.ts`), never a shell; a command's words are split as a shell would, nothing expanded, and its exit
  * status is the SSH exit status. A command line is never logged whole (it may carry a config value). A push creates the app's bare repository on first use and (re)installs its
  * pre-receive hook; a fetch or archive of an unknown repository is answered "repository not found". Everything
@@ -189,6 +193,13 @@ interface Identity {
   user: string;
   fingerprint: string;
   comment: string;
+  role: KeyRole;
+}
+
+/** Who runs a session: the key's role, and how deploy records name it (the key's comment and fingerprint). */
+interface Caller {
+  role: KeyRole;
+  actor: string;
 }
 
 function serveConnection(
@@ -237,7 +248,12 @@ function serveConnection(
           refuse(ctx, 'bad signature', key.publicKey.fingerprint);
           return;
         }
-        identity = { user: ctx.username, fingerprint: key.publicKey.fingerprint, comment: key.comment };
+        identity = {
+          user: ctx.username,
+          fingerprint: key.publicKey.fingerprint,
+          comment: key.comment,
+          role: key.role,
+        };
         ctx.accept();
       },
       (error: unknown) => {
@@ -248,7 +264,15 @@ function serveConnection(
   });
   client.on('ready', () => {
     clearTimeout(grace);
-    log.info(identity, 'authenticated');
+    log.info(
+      identity && {
+        user: identity.user,
+        fingerprint: identity.fingerprint,
+        comment: identity.comment,
+        role: describeRole(identity.role),
+      },
+      'authenticated',
+    );
   });
   client.on('request', (_accept, reject, name) => {
     log.warn({ request: name }, 'refused a forwarding request');
@@ -256,14 +280,19 @@ function serveConnection(
   });
   client.on('session', (accept) => {
     const session = accept();
-    const sessionLog = log.child({ fingerprint: identity?.fingerprint });
-    const actor = identity
-      ? `${identity.comment} ${identity.fingerprint}`
-          .trim()
-          .replace(/[^\x20-\x7e]/g, '?')
-          .slice(0, 200)
-      : undefined;
-    serveSession(session, lost, options, sessionLog, track, turns, actor);
+    if (!identity) {
+      client.end();
+      return;
+    }
+    const sessionLog = log.child({ fingerprint: identity.fingerprint });
+    const caller: Caller = {
+      role: identity.role,
+      actor: `${identity.comment} ${identity.fingerprint}`
+        .trim()
+        .replace(/[^\x20-\x7e]/g, '?')
+        .slice(0, 200),
+    };
+    serveSession(session, lost, options, sessionLog, track, turns, caller);
   });
   client.on('error', (error) => {
     log.debug({ err: error }, 'connection error');
@@ -280,7 +309,7 @@ function serveSession(
   log: Logger,
   track: (finished: Promise<void>) => void,
   turns: PushTurns,
-  actor: string | undefined,
+  caller: Caller,
 ): void {
   let gitProtocol: string | undefined;
   const decline = (what: string) => (_accept: unknown, reject: (() => void) | undefined) => {
@@ -309,7 +338,7 @@ function serveSession(
   session.on('exec', (accept, _reject, info) => {
     const channel = opened(accept);
     if (!channel) return;
-    track(runCommand(turns, channel, lost, info.command, gitProtocol, options, log, actor));
+    track(runCommand(turns, channel, lost, info.command, gitProtocol, options, log, caller));
   });
 }
 
@@ -321,17 +350,23 @@ async function runCommand(
   gitProtocol: string | undefined,
   options: ReceiverOptions,
   log: Logger,
-  actor: string | undefined,
+  caller: Caller,
 ): Promise<void> {
   const command = parseGitCommand(text);
   if (!command) {
-    await runVerbCommand(channel, lost, text, options, log, actor);
+    await runVerbCommand(channel, lost, text, options, log, caller);
     return;
   }
   let app: string;
   let repo: { app: string; path: string } | undefined;
   try {
     app = parseRepoName(command.rawName);
+    const refusal = gitRefusal(caller.role, command.service, app);
+    if (refusal !== undefined) {
+      log.info({ app, service: command.service, role: describeRole(caller.role) }, 'refused by the key role');
+      await explain(channel, `swarmlet: ${refusal}`);
+      return;
+    }
     if (command.service === 'receive-pack') {
       repo = await ensureBareRepository(options.reposDir, app);
       await installPreReceiveHook(repo.path, options.hook);
@@ -354,7 +389,7 @@ async function runCommand(
     return;
   }
   if (command.service !== 'receive-pack') {
-    await runGit(channel, lost, command.service, repo, gitProtocol, options, log, actor);
+    await runGit(channel, lost, command.service, repo, gitProtocol, options, log, caller.actor);
     return;
   }
   if (turns.busy(repo.app)) {
@@ -367,7 +402,7 @@ async function runCommand(
   const endTurn = await turns.take(repo.app);
   try {
     if (pusher.gone) return;
-    await runGit(channel, lost, command.service, repo, gitProtocol, options, log, actor);
+    await runGit(channel, lost, command.service, repo, gitProtocol, options, log, caller.actor);
   } finally {
     endTurn();
   }
@@ -381,14 +416,14 @@ async function runGit(
   gitProtocol: string | undefined,
   options: ReceiverOptions,
   log: Logger,
-  actor: string | undefined,
+  actor: string,
 ): Promise<void> {
   const env: Record<string, string> = { ...options.gitEnv };
   if (gitProtocol) env.GIT_PROTOCOL = gitProtocol;
   if (service === 'receive-pack' && options.agent) {
     env.SWARMLET_AGENT_URL = options.agent.url;
     if (options.agent.tokenFile) env.SWARMLET_AGENT_TOKEN_FILE = options.agent.tokenFile;
-    if (actor !== undefined) env.SWARMLET_ACTOR = actor;
+    env.SWARMLET_ACTOR = actor;
   }
   const args = service === 'upload-pack' ? [service, '--strict', repo.path] : [service, repo.path];
   const started = Date.now();
@@ -433,7 +468,7 @@ async function runVerbCommand(
   text: string,
   options: ReceiverOptions,
   log: Logger,
-  actor: string | undefined,
+  caller: Caller,
 ): Promise<void> {
   if (Buffer.byteLength(text) > MAX_COMMAND_BYTES) {
     log.info({ bytes: Buffer.byteLength(text) }, 'refused a command that is too long');
@@ -468,13 +503,20 @@ async function runVerbCommand(
   let code: number;
   try {
     const agent = options.agent
-      ? new AgentClient({
-          url: options.agent.url,
-          token: options.agent.tokenFile ? (await readFile(options.agent.tokenFile, 'utf8')).trim() : '',
-          ...(actor !== undefined && { actor }),
-        })
+      ? agentClientFor(
+          {
+            url: options.agent.url,
+            token: options.agent.tokenFile ? (await readFile(options.agent.tokenFile, 'utf8')).trim() : '',
+            actor: caller.actor,
+          },
+          caller.role,
+        )
       : undefined;
-    code = await runPlatformCommand(words, { agent, authorizedKeysPath: options.authorizedKeys.path }, io);
+    code = await runPlatformCommand(
+      words,
+      { role: caller.role, agent, authorizedKeysPath: options.authorizedKeys.path },
+      io,
+    );
   } catch (error) {
     log.error({ err: error, verb: words[0]?.slice(0, 40) }, 'a command failed');
     io.error(`internal error: ${(error as Error).message}`);
