@@ -27,7 +27,9 @@ const MAX_TAIL = 100_000;
  *   `POST /apps/<app>/deploys` `{repository, commit, branch, objectDirectories?}`, `POST /apps/<app>/redeploy`,
  *   `POST /apps/<app>/rollback` `{deploy?}`, `POST /apps/<app>/config` `{set?: {K: v}, unset?: [K], deploy?: bool}`,
  *   `POST /apps/<app>/scale` `{scale: {service: n|"default"}}`, `POST /apps/<app>/restart` `{service?}`,
- *   `DELETE /apps/<app>` `{confirm: "<app>", volumes?: bool}`;
+ *   `DELETE /apps/<app>` `{confirm: "<app>", volumes?: bool}`, `POST /apps/<app>/trust` `{trusted: bool}`,
+ *   `POST /apps/<app>/domains` `{host, service?, port?}`, `DELETE /apps/<app>/domains/<host>`;
+ * - `GET /apps/<app>/domains` → `{domains: [{host, service?, source, port?}]}`.
  * - `POST /apps/<app>/cancel` → `{app, cancelled?: <record>, stoppedChange, dropped}` once what held the app's
  *   turn has stopped (see `Deployer.cancel`); nothing running is an answer too, not an error.
  * Input that is refused before anything ran answers 400 (404 for an unknown app) with `{error}`. Who asks is the
@@ -153,6 +155,38 @@ export function routeAppVerbs(api: Router, deployer: Deployer, operations: AppOp
     const { cancelled, ...outcome } = await deployer.cancel(app, actorOf(ctx));
     const { resolvedCompose: _compose, ...record } = cancelled ?? {};
     ctx.body = { ...outcome, ...(cancelled && { cancelled: record }) };
+  });
+  api.post('/apps/:app/trust', async (ctx) => {
+    const app = appParam(ctx);
+    const body = await readJson(ctx.req);
+    if (typeof body.trusted !== 'boolean') throw new OperationError('trusted must be true or false');
+    const trusted = body.trusted;
+    await stream(ctx, (onLine) => operations.trust(app, trusted, onLine));
+  });
+  api.get('/apps/:app/domains', async (ctx) => {
+    ctx.body = { domains: await operations.domains(appParam(ctx)) };
+  });
+  api.post('/apps/:app/domains', async (ctx) => {
+    const app = appParam(ctx);
+    const body = await readJson(ctx.req);
+    const host = requireString(body, 'host');
+    const service = body.service === undefined ? undefined : requireString(body, 'service');
+    if (body.port !== undefined && typeof body.port !== 'number') throw new OperationError('port must be a number');
+    const port = body.port;
+    await stream(ctx, (onLine) =>
+      operations.addDomain(
+        app,
+        host,
+        { ...(service !== undefined && { service }), ...(port !== undefined && { port }) },
+        origin(ctx, 'domains'),
+        onLine,
+      ),
+    );
+  });
+  api.delete('/apps/:app/domains/:host', async (ctx) => {
+    const app = appParam(ctx);
+    const host = ctx.params.host ?? '';
+    await stream(ctx, (onLine) => operations.removeDomain(app, host, origin(ctx, 'domains'), onLine));
   });
   api.delete('/apps/:app', async (ctx) => {
     const app = appParam(ctx);

@@ -1,10 +1,15 @@
 import { access, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
+import yaml from 'js-yaml';
 import { isAppName, validateAppName } from './app-name.js';
-import { validateConfigKey, type AppSettings } from './app-settings.js';
+import { CORE_APPS, isTrusted, validateConfigKey, type AppSettings } from './app-settings.js';
 import { validateLimitSettings } from './deploy-limits.js';
 import { stopOf } from './deploy-stop.js';
+import { domainPort, domainService, isDomainRouter, validateHostName, type DomainRoute } from './compose/domains.js';
+import { describeOwner, routingClaims } from './compose/policy.js';
+import type { ComposeFile } from './compose/resolve.js';
+import { normalizeHost, routerRules, ruleHosts } from './compose/traefik-rules.js';
 import type { DeployResult } from './deploy-stream.js';
 import type { DeployOrigin, Deployer, RunningDeploy } from './deployer.js';
 import { removeAppImages, removeAppStack, removeAppVolumes } from './docker/app-removal.js';
@@ -18,13 +23,13 @@ import {
 } from './docker/app-services.js';
 import { describeProgress, waitForStack, type ConvergeResult } from './docker/converge.js';
 import type { RegistryAuth } from './docker/images.js';
+import { routedServices } from './docker/routed-hosts.js';
 import { openServiceLogs, type ServiceLogReader } from './docker/service-logs.js';
 import type { DeployRecord } from './history.js';
 import { splitReference } from './image-reference.js';
 import { deleteRepositoryTags } from './registry-tags.js';
 
-/** The platform's own apps: they are apps for every verb but `destroy`. */
-export const CORE_APPS: readonly string[] = ['registry', 'router', 'deployer'];
+export { CORE_APPS } from './app-settings.js';
 
 /** An app name that names no app: nothing deployed, no repository, no settings. */
 export class UnknownAppError extends Error {
@@ -64,6 +69,19 @@ export interface AppStatus extends AppSummary {
     DeployRecord,
     'id' | 'commit' | 'status' | 'step' | 'error' | 'finishedAt' | 'interruptedAt' | 'stackDeployedAt'
   >;
+  /** `untrusted`: its deploys must keep to the compose policy for untrusted apps; `trusted`: a core app, or `apps trust`. */
+  policy: 'trusted' | 'untrusted';
+}
+
+/** One host an app is reached at, as `domains APP` lists it. */
+export interface AppDomain {
+  host: string;
+  /** The service it reaches; undefined for a `domains add` host whose service the next deploy chooses. */
+  service?: string;
+  /** Where the route comes from: a router label of the compose file, or `domains add`. */
+  source: 'compose' | 'domains add';
+  /** The port given with `domains add --port`. */
+  port?: number;
 }
 
 /** Where the operations find what the platform keeps besides the deployer's own. */
@@ -78,6 +96,8 @@ export interface OperationSettings {
   /** `PATH` for the docker CLI. */
   path: string;
   convergeTimeoutMs: number;
+  /** `ROOT_DOMAIN`: the platform's own hosts below it (`registry.`, `traefik.`, `swarmlet.`) are never an app's. */
+  rootDomain?: string;
 }
 
 /** A `scale` request: replicas per service, or `default` to go back to the compose file's. */
@@ -147,7 +167,132 @@ export class AppOperations {
         return override === undefined ? service : { ...service, scaleOverride: override };
       }),
       scale: settings.scale,
+      policy: isTrusted(app, settings) ? 'trusted' : 'untrusted',
     };
+  }
+
+  /**
+   * Trusts the app (its deploys skip the compose policy for untrusted apps) or untrusts it again; applies from its
+   * next deploy. Core apps are always trusted.
+   * @throws OperationError when untrusting a core app.
+   */
+  async trust(app: string, trusted: boolean, onLine: (line: string) => void): Promise<DeployResult> {
+    await this.requireApp(app);
+    if (CORE_APPS.includes(app)) {
+      if (!trusted) throw new OperationError(`${app} is a core app of the platform: it is always trusted`);
+      onLine(`${app} is a core app of the platform: always trusted`);
+      return { ok: true, status: 'succeeded' };
+    }
+    await this.deployer.appSettings.update(app, ({ trusted: _previous, ...settings }) =>
+      trusted ? { ...settings, trusted: true } : settings,
+    );
+    onLine(
+      trusted
+        ? `-----> ${app} is trusted: its next deploys skip the compose policy for untrusted apps`
+        : `-----> ${app} is untrusted: the compose policy applies to its next deploys`,
+    );
+    return { ok: true, status: 'succeeded' };
+  }
+
+  /** The hosts the app is reached at: its running services' router rules, then the `domains add` hosts. */
+  async domains(app: string): Promise<AppDomain[]> {
+    await this.requireApp(app);
+    const [services, settings] = await Promise.all([routedServices(this.docker), this.deployer.appSettings.get(app)]);
+    const added = settings.domains ?? [];
+    const found: AppDomain[] = [];
+    for (const service of services.filter((entry) => entry.owner === app)) {
+      for (const { router, rule } of routerRules(service.labels)) {
+        if (isDomainRouter(router)) continue;
+        for (const host of ruleHosts(rule).hosts) {
+          if (!found.some((entry) => entry.host === host)) {
+            found.push({ host, service: service.service, source: 'compose' });
+          }
+        }
+      }
+    }
+    return [
+      ...found,
+      ...added.map((route) => ({
+        host: route.host,
+        ...(route.service !== undefined && { service: route.service }),
+        source: 'domains add' as const,
+        ...(route.port !== undefined && { port: route.port }),
+      })),
+    ];
+  }
+
+  /**
+   * Routes `host` to a service of the app (`service`, by default its only routed service, or `web`) and deploys the
+   * deployed commit again with its images so the route applies; later deploys keep it.
+   * @throws HostNameError for a malformed host; OperationError when the platform or another app routes it, for a
+   * bad port, or a service or port the deployed compose file cannot give; nothing changes then.
+   */
+  async addDomain(
+    app: string,
+    hostName: string,
+    options: { service?: string; port?: number },
+    origin: DeployOrigin,
+    onLine: (line: string) => void,
+  ): Promise<DeployResult> {
+    await this.requireApp(app);
+    const host = validateHostName(hostName);
+    const { port } = options;
+    if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) {
+      throw new OperationError(`--port ${String(port)}: give a port from 1 to 65535`);
+    }
+    const owner = await this.hostOwner(host, app);
+    if (owner !== undefined) throw new OperationError(`${host} is routed by ${owner}: it cannot be added to ${app}`);
+    const settings = await this.deployer.appSettings.get(app);
+    if ((settings.domains ?? []).some((route) => route.host === host)) {
+      onLine(`${host} is already a domain of ${app}: nothing changed`);
+      return { ok: true, status: 'succeeded' };
+    }
+    const deployed = await this.deployedCompose(app);
+    let service = options.service;
+    if (deployed) {
+      try {
+        service = domainService(deployed, options.service);
+        domainPort(service, deployed.services[service] ?? {}, port);
+      } catch (error) {
+        throw new OperationError(`${host}: ${(error as Error).message}`);
+      }
+    }
+    const route: DomainRoute = { host, ...(service !== undefined && { service }), ...(port !== undefined && { port }) };
+    await this.deployer.appSettings.update(app, (current) => ({
+      ...current,
+      domains: [...(current.domains ?? []).filter((entry) => entry.host !== host), route],
+    }));
+    onLine(`-----> domains of ${app}: added ${host}${service === undefined ? '' : ` (service ${service})`}`);
+    return this.apply(app, true, origin, onLine);
+  }
+
+  /**
+   * Stops routing a `domains add` host to the app and deploys again so the route goes.
+   * @throws OperationError when the host is not one `domains add` gave the app.
+   */
+  async removeDomain(
+    app: string,
+    hostName: string,
+    origin: DeployOrigin,
+    onLine: (line: string) => void,
+  ): Promise<DeployResult> {
+    await this.requireApp(app);
+    const host = normalizeHost(hostName);
+    const settings = await this.deployer.appSettings.get(app);
+    if (!(settings.domains ?? []).some((route) => route.host === host)) {
+      const listed = (await this.domains(app)).some((entry) => entry.host === host);
+      throw new OperationError(
+        listed
+          ? `${host} is routed by ${app}'s compose file: change its labels there`
+          : `${JSON.stringify(host.slice(0, 100))} is not a domain of ${app}: \`domains ${app}\` lists them`,
+      );
+    }
+    await this.deployer.appSettings.update(app, ({ domains, ...current }) => {
+      const kept = (domains ?? []).filter((route) => route.host !== host);
+      return kept.length > 0 ? { ...current, domains: kept } : current;
+    });
+    onLine(`-----> domains of ${app}: removed ${host}`);
+    return this.apply(app, true, origin, onLine);
   }
 
   /** The app's recorded deploys, newest first. */
@@ -370,6 +515,27 @@ export class AppOperations {
     if (!recorded && !stacked && !repository && !settings) throw new UnknownAppError(app);
   }
 
+  /** Who routes `host` when it is not `app`: the platform, another app's services, or another app's `domains add`. */
+  private async hostOwner(host: string, app: string): Promise<string | undefined> {
+    const claims = routingClaims(await routedServices(this.docker), this.settings.rootDomain ?? 'localhost', CORE_APPS);
+    const owner = claims.hosts.get(host);
+    if (owner && (owner.platform || owner.owner !== app)) return describeOwner(owner);
+    for (const other of await this.deployer.appSettings.apps()) {
+      if (other === app) continue;
+      const { domains = [] } = await this.deployer.appSettings.get(other);
+      if (domains.some((route) => route.host === host)) return `app ${other} (domains add)`;
+    }
+    return undefined;
+  }
+
+  /** The compose file of the app's deployed version, as recorded (config values masked), if any. */
+  private async deployedCompose(app: string): Promise<ComposeFile | undefined> {
+    const text = (await this.deployer.deployed(app))?.resolvedCompose;
+    if (text === undefined) return undefined;
+    const parsed = yaml.load(text) as ComposeFile | null;
+    return parsed?.services ? parsed : undefined;
+  }
+
   private async apply(
     app: string,
     deploy: boolean,
@@ -470,5 +636,9 @@ export class AppOperations {
 }
 
 function hasSettings(settings: AppSettings): boolean {
-  return Object.keys(settings.config).length + Object.keys(settings.scale).length > 0;
+  return (
+    Object.keys(settings.config).length + Object.keys(settings.scale).length > 0 ||
+    settings.trusted === true ||
+    (settings.domains ?? []).length > 0
+  );
 }

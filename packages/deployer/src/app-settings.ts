@@ -2,6 +2,10 @@ import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { replaceFile } from '@swarmlet/common';
 import { isAppName, validateAppName } from './app-name.js';
+import type { DomainRoute } from './compose/domains.js';
+
+/** The platform's own apps: they are apps for every verb but `destroy`, and always trusted. */
+export const CORE_APPS: readonly string[] = ['registry', 'router', 'deployer'];
 
 /** What the platform keeps for an app besides its repository and history: set by the day-2 verbs, never in git. */
 export interface AppSettings {
@@ -9,6 +13,15 @@ export interface AppSettings {
   config: Record<string, string>;
   /** `scale`: replicas per service that later deploys use instead of the compose file's. */
   scale: Record<string, number>;
+  /** `apps trust`: the compose policy for untrusted apps no longer applies to its deploys. */
+  trusted?: boolean;
+  /** `domains add`: hosts routed to the app's services besides those its compose file routes, in order added. */
+  domains?: DomainRoute[];
+}
+
+/** Whether the compose policy is lifted for `app`: a core app, or one an admin trusted. */
+export function isTrusted(app: string, settings: AppSettings): boolean {
+  return CORE_APPS.includes(app) || settings.trusted === true;
 }
 
 /** A config key, as `config set` takes it. */
@@ -59,7 +72,12 @@ export class AppSettingsStore {
       throw error;
     }
     const parsed = JSON.parse(text) as Partial<AppSettings>;
-    return { config: { ...parsed.config }, scale: { ...parsed.scale } };
+    return {
+      config: { ...parsed.config },
+      scale: { ...parsed.scale },
+      ...(parsed.trusted === true && { trusted: true }),
+      ...(parsed.domains && parsed.domains.length > 0 && { domains: parsed.domains.map((route) => ({ ...route })) }),
+    };
   }
 
   /**

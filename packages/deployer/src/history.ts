@@ -45,7 +45,7 @@ export type DeployStatus =
   'running' | 'succeeded' | 'failed' | 'superseded' | 'timed-out' | 'cancelled' | 'interrupted';
 
 /** What started a deploy. */
-export type DeployTrigger = 'push' | 'deploy' | 'redeploy' | 'rollback' | 'config' | 'scale';
+export type DeployTrigger = 'push' | 'deploy' | 'redeploy' | 'rollback' | 'config' | 'scale' | 'domains';
 
 /** What a deploy's record says from its start. */
 export type DeployStart = Pick<DeployRecord, 'commit' | 'branch' | 'rollbackOf' | 'repository' | 'trigger' | 'by'>;

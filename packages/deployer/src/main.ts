@@ -72,6 +72,7 @@ runMain('swarmlet-deployer', async (argv) => {
     workDir: join(config.dataDir, 'work'),
     path: config.path,
     convergeTimeoutMs: config.convergeTimeoutMs,
+    rootDomain: config.rootDomain,
   });
   if (!token) log.warn('SWARMLET_AGENT_TOKEN_FILE is not set: the deploy API (/v1) is off');
   const server = createServer(

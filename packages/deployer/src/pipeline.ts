@@ -2,7 +2,7 @@ import { rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type Docker from 'dockerode';
 import yaml from 'js-yaml';
-import type { AppSettings } from './app-settings.js';
+import { CORE_APPS, isTrusted, type AppSettings } from './app-settings.js';
 import type { BuildContext } from './build-context.js';
 import { checkoutCommit } from './checkout.js';
 import type { Variables } from './compose/interpolate.js';
@@ -17,7 +17,9 @@ import {
   type DockerfileApp,
   type DockerfileAppOptions,
 } from './compose/dockerfile-app.js';
+import { withDomains } from './compose/domains.js';
 import { NoComposeFileError } from './compose/load.js';
+import { checkComposePolicy, routingClaims } from './compose/policy.js';
 import { buildSecretsFor, planBuilds, resolveCompose, type BuildTarget, type ComposeFile } from './compose/resolve.js';
 import { DEFAULT_LIMITS, LIMIT_KEYS, type DeployLimits } from './deploy-limits.js';
 import { deadline, DeployStopped, stopOf, timeLimit } from './deploy-stop.js';
@@ -35,6 +37,7 @@ import {
   type RegistryAuth,
 } from './docker/images.js';
 import { imageExposedPorts } from './docker/image-ports.js';
+import { routedServices } from './docker/routed-hosts.js';
 import { deployStack } from './docker/stack.js';
 import { rollBackStack } from './docker/stack-rollback.js';
 import type { DeployEnvironment, PlatformVariables, VariableSource } from './environment/assemble.js';
@@ -250,6 +253,15 @@ export async function runPipeline(
         ? `no compose file: deploying ${DOCKERFILE} as the service ${DOCKERFILE_SERVICE}`
         : `read ${composeFile}: ${Object.keys(compose.services).join(', ')}`,
     );
+    if (!isTrusted(request.app, appSettings)) {
+      await step('policy', async () => {
+        const claims = routingClaims(await routedServices(docker), settings.rootDomain, CORE_APPS);
+        const found = await checkComposePolicy(compose, { app: request.app, tree, file: composeFile, claims });
+        for (const violation of found) onLine(`policy: ${violation}`);
+        if (found.length > 0) throw new Error(found.join('; '));
+        onLine(`${composeFile} keeps to the app (the compose policy for untrusted apps applies)`);
+      });
+    }
     const planned = planBuilds(compose, request.app, env.SWARMLET_REGISTRY ?? settings.registry, commit);
     const images: Record<string, string> = {};
     const reused = reusableImages(planned, request.reuseImages ?? []);
@@ -334,6 +346,7 @@ export async function runPipeline(
       const text = yaml.dump(withRoutePort(loaded.generated.template, request.app, port), { lineWidth: -1 });
       for (const line of text.trimEnd().split('\n')) onLine(`    ${line}`);
     }
+    compose = withDomains(compose, appSettings.domains ?? [], settings.traefikNetwork, router);
     const resolve = (maskConfig: boolean) =>
       resolveCompose(compose, {
         app: request.app,

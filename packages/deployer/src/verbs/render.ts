@@ -1,4 +1,4 @@
-import type { AppStatus, AppSummary } from '../app-operations.js';
+import type { AppDomain, AppStatus, AppSummary } from '../app-operations.js';
 import type { CancelOutcome } from '../deployer.js';
 import type { LogLine } from '../docker/service-logs.js';
 import type { DeployRecord } from '../history.js';
@@ -53,6 +53,7 @@ export function renderStatus(status: AppStatus, now: Date): string[] {
   const lines = [
     `app        ${status.app}${status.core ? ' (core)' : ''}`,
     `deployed   ${deployed ? `${deployed.commit.slice(0, 12)} (${deployed.branch}) at ${shortTime(deployed.at)}, deploy ${deployed.id}` : 'nothing yet'}`,
+    `policy     ${status.policy === 'trusted' ? `trusted${status.core ? ' (core app)' : ''}` : 'untrusted (compose policy applies)'}`,
     `deploying  ${status.deploying ? `deploy ${status.deploying.id} of ${status.deploying.commit.slice(0, 12)} since ${shortTime(status.deploying.startedAt)} (${status.deploying.trigger ?? 'push'})${status.deploying.step ? `, at ${status.deploying.step}` : ''}` : 'no'}`,
   ];
   const last = status.lastDeploy;
@@ -89,6 +90,19 @@ export function renderStatus(status: AppStatus, now: Date): string[] {
     ]),
   );
   return lines;
+}
+
+/** The `domains APP` table: each host with the service it reaches and where the route comes from. */
+export function renderDomains(app: string, domains: AppDomain[]): string[] {
+  if (domains.length === 0) return [`no host routes to ${app}: \`domains add ${app} HOST\` adds one`];
+  return table([
+    ['HOST', 'SERVICE', 'SOURCE'],
+    ...domains.map((domain) => [
+      domain.host,
+      `${domain.service ?? '(chosen at deploy)'}${domain.port === undefined ? '' : `:${domain.port}`}`,
+      domain.source === 'compose' ? 'compose label' : 'domains add',
+    ]),
+  ]);
 }
 
 /** The `deploys APP` table, newest first. */

@@ -1,11 +1,19 @@
-import type { AppStatus, AppSummary } from '../app-operations.js';
+import type { AppDomain, AppStatus, AppSummary } from '../app-operations.js';
 import type { CancelOutcome } from '../deployer.js';
 import { CONFIG_KEY } from '../app-settings.js';
 import type { DeployResult } from '../deploy-stream.js';
 import type { LogLine } from '../docker/service-logs.js';
 import type { DeployRecord } from '../history.js';
 import { AgentError, type AgentClient } from './agent-client.js';
-import { renderApps, renderCancel, renderDeploy, renderDeploys, renderLogLine, renderStatus } from './render.js';
+import {
+  renderApps,
+  renderCancel,
+  renderDeploy,
+  renderDeploys,
+  renderDomains,
+  renderLogLine,
+  renderStatus,
+} from './render.js';
 import { NODES_USAGE, runNodes } from './node-verb.js';
 import { JSON_FLAG, positionals, print, segment, UsageError, ValueError } from './verb-args.js';
 
@@ -24,7 +32,8 @@ export interface VerbIo {
 /** The verbs, one line each, as `help` prints them. */
 export const VERB_USAGE: readonly string[] = [
   'apps [--json]                                  every app: replicas, deployed commit, last outcome, URLs',
-  'status APP [--json]                            services, images, tasks per node, what is deploying',
+  'apps trust APP, apps untrust APP               (admin) lift or restore the compose policy for untrusted apps',
+  'status APP [--json]                            services, images, tasks per node, policy, what is deploying',
   "logs APP [SERVICE] [-f] [-t] [--since 10m|TIME] [--tail N]   the services' logs from every node",
   'config show APP [--reveal] [--json]            the config keys (values masked unless --reveal)',
   'config get APP KEY [--json]                    one value, exactly as stored (no newline added)',
@@ -38,6 +47,9 @@ export const VERB_USAGE: readonly string[] = [
   'redeploy APP                                   deploy the deployed commit again with the current config',
   'destroy APP --confirm APP [--volumes]          remove the app and everything the platform keeps of it',
   'cancel APP [--json]                            stop the running deploy (the previous version keeps serving)',
+  'domains APP [--json]                           the hosts the app is reached at, with service and source',
+  'domains add APP HOST [--service S] [--port P]  route a host to a service (deployed again without a rebuild)',
+  'domains remove APP HOST                        stop routing a host added with domains add',
   ...NODES_USAGE,
 ];
 
@@ -57,6 +69,7 @@ const VERBS = new Set([
   'destroy',
   'nodes',
   'cancel',
+  'domains',
 ]);
 
 /** Whether `verb` is one that {@link runVerb} runs. */
@@ -116,6 +129,8 @@ export async function runVerb(args: readonly string[], client: AgentClient, io: 
         return await runNodes(rest, client, io);
       case 'cancel':
         return await cancel(rest, client, io);
+      case 'domains':
+        return await domains(rest, client, io);
       default:
         io.error(
           verb === undefined
@@ -138,7 +153,12 @@ export async function runVerb(args: readonly string[], client: AgentClient, io: 
 }
 
 async function apps(args: string[], client: AgentClient, io: VerbIo): Promise<ExitStatus> {
-  const { values } = positionals(args, JSON_FLAG, 0, 'apps [--json]', 0);
+  const [action, ...rest] = args;
+  if (action === 'trust' || action === 'untrust') {
+    const [app] = positionals(rest, {}, 1, `apps ${action} APP`, 1).positionals;
+    return streamed(client, io, 'POST', `/apps/${segment(app)}/trust`, { trusted: action === 'trust' });
+  }
+  const { values } = positionals(args, JSON_FLAG, 0, 'apps [--json] | apps trust|untrust APP', 0);
   const answer = await client.json<{ apps: AppSummary[] }>('/apps', io.signal);
   return print(io, values.json === true, answer.apps, () => renderApps(answer.apps));
 }
@@ -320,6 +340,36 @@ async function cancel(args: string[], client: AgentClient, io: VerbIo): Promise<
   } = positionals(args, JSON_FLAG, 1, 'cancel APP [--json]', 1);
   const answer = await client.change<CancelOutcome>('POST', `/apps/${segment(app)}/cancel`, {}, io.signal);
   return print(io, values.json === true, answer, () => renderCancel(answer));
+}
+
+async function domains(args: string[], client: AgentClient, io: VerbIo): Promise<ExitStatus> {
+  const [action, ...rest] = args;
+  if (action === 'add' && rest.length > 0) {
+    const usage = 'domains add APP HOST [--service SERVICE] [--port PORT]';
+    const {
+      values,
+      positionals: [app, host],
+    } = positionals(rest, { service: { type: 'string' }, port: { type: 'string' } }, 2, usage, 2);
+    const port = typeof values.port === 'string' ? values.port : undefined;
+    if (port !== undefined && !/^\d{1,5}$/.test(port)) {
+      throw new UsageError(`--port ${JSON.stringify(port.slice(0, 40))}: give a port number; usage: ${usage}`);
+    }
+    return streamed(client, io, 'POST', `/apps/${segment(app)}/domains`, {
+      host,
+      ...(typeof values.service === 'string' && { service: values.service }),
+      ...(port !== undefined && { port: Number(port) }),
+    });
+  }
+  if (action === 'remove' && rest.length > 0) {
+    const [app, host] = positionals(rest, {}, 2, 'domains remove APP HOST', 2).positionals;
+    return streamed(client, io, 'DELETE', `/apps/${segment(app)}/domains/${segment(host)}`, {});
+  }
+  const {
+    values,
+    positionals: [app],
+  } = positionals(args, JSON_FLAG, 1, 'domains APP [--json] | domains add|remove APP HOST', 1);
+  const answer = await client.json<{ domains: AppDomain[] }>(`/apps/${segment(app)}/domains`, io.signal);
+  return print(io, values.json === true, answer.domains, () => renderDomains(app ?? '', answer.domains));
 }
 
 async function streamed(
