@@ -1,7 +1,7 @@
 import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AppSettingsError, AppSettingsStore, validateConfigKey } from './app-settings.js';
+import { AppSettingsError, AppSettingsStore, CORE_APPS, isTrusted, validateConfigKey } from './app-settings.js';
 
 describe('AppSettingsStore', () => {
   const dir = join(mkdtempSync(join(tmpdir(), 'swarmlet-settings-')), 'apps');
@@ -38,6 +38,26 @@ describe('AppSettingsStore', () => {
     expect(await store.get('kept')).toEqual({ config: { A: '1' }, scale: {} });
     await store.remove('kept');
     expect(await store.get('kept')).toEqual({ config: {}, scale: {} });
+  });
+
+  it('keeps trust and domains beside config and scale; core apps are trusted without a setting', async () => {
+    const store = new AppSettingsStore(dir);
+    await store.update('blog', (s) => ({
+      ...s,
+      trusted: true,
+      domains: [{ host: 'blog.test', service: 'web', port: 80 }],
+    }));
+    await store.update('blog', (s) => ({ ...s, scale: { web: 2 } }));
+    const settings = await store.get('blog');
+    expect(settings).toEqual({
+      config: {},
+      scale: { web: 2 },
+      trusted: true,
+      domains: [{ host: 'blog.test', service: 'web', port: 80 }],
+    });
+    expect(isTrusted('blog', settings)).toBe(true);
+    expect(isTrusted('blog', { config: {}, scale: {} })).toBe(false);
+    for (const core of CORE_APPS) expect(isTrusted(core, { config: {}, scale: {} })).toBe(true);
   });
 
   it('validates config keys', () => {

@@ -1,5 +1,5 @@
 import { realpath } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { isWithin } from '../tree-path.js';
 import type { ComposeFile, ComposeService } from './resolve.js';
 import { describeObject, normalizeHost, routerRules, ruleHosts, traefikObject } from './traefik-rules.js';
@@ -141,7 +141,7 @@ async function checkService(service: ComposeService, refuse: Refuse, outside: Ou
   if (list(service.devices).length > 0) refuse('devices', `devices (${list(service.devices).map(text).join(', ')})`);
   for (const field of ['pid', 'ipc', 'userns_mode', 'network_mode', 'cgroup'] as const) {
     const value = service[field];
-    if (typeof value === 'string' && /^(?:host|container:|service:)/i.test(value)) {
+    if (typeof value === 'string' && /^(?:host$|container:)/i.test(value)) {
       refuse(field, `${field}: ${value}`);
     }
   }
@@ -272,9 +272,11 @@ async function realExisting(path: string): Promise<string> {
   }
 }
 
+/** `PATH (what it is)`, with where it really leads when it was written relative to the project. */
 function describePath(written: string, real: string): string {
-  const what = basename(real) === 'docker.sock' ? 'the Docker socket' : 'a path outside the repository';
-  return real === written ? `${written} (${what})` : `${written} (${what}: ${real})`;
+  const socket = basename(real) === 'docker.sock' || basename(written) === 'docker.sock';
+  const what = socket ? 'the Docker socket' : 'a path outside the repository';
+  return isAbsolute(written) || written.startsWith('~') ? `${written} (${what})` : `${written} (${what}: ${real})`;
 }
 
 function labelMap(value: unknown): Record<string, string> {
