@@ -193,6 +193,19 @@ describe('checkComposePolicy: what an untrusted app keeps to', () => {
     ]);
   });
 
+  it('refuses env_file outside the checkout, also given as one path', async () => {
+    expect(await violations(web('env_file: /etc/environment'))).toEqual([
+      `docker-compose.yml: service web: env_file[0]: /etc/environment (a path outside the repository) ${TAIL}`,
+    ]);
+    expect(
+      await violations(web('env_file:\n  - path: ../../../../../../etc/environment\n    required: false')),
+    ).toEqual([
+      expect.stringMatching(
+        /^docker-compose\.yml: service web: env_file\[0\]: \.\.\/\.\.\/\.\.\/\.\.\/\.\.\/\.\.\/etc\/environment \(a path outside the repository: \/etc\/environment\)/,
+      ),
+    ]);
+  });
+
   it("refuses the platform's secrets and configs, and files outside the checkout", async () => {
     const found = await violations(
       web(

@@ -130,7 +130,8 @@ async function checkService(service: ComposeService, refuse: Refuse, outside: Ou
       if (real !== undefined) refuse(`volumes[${index}]`, `bind mount of ${describePath(bind, real)}`);
     }
   }
-  for (const [index, entry] of list(service.env_file).entries()) {
+  const envFiles = typeof service.env_file === 'string' ? [service.env_file] : list(service.env_file);
+  for (const [index, entry] of envFiles.entries()) {
     const path = typeof entry === 'string' ? entry : asMap(entry).path;
     if (typeof path !== 'string') continue;
     const real = await outside(path);
