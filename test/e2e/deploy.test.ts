@@ -111,6 +111,7 @@ describe('deploying an app through the agent', () => {
       workDir: join(work, 'data', 'work'),
       path: '/usr/local/bin:/usr/bin:/bin',
       convergeTimeoutMs: 120_000,
+      rootDomain: 'localhost',
     });
     agent = createServer(createAgentApp(docker, { deployer, operations }, token).callback());
     await new Promise<void>((resolve) => agent?.listen(0, '127.0.0.1', resolve));

@@ -40,6 +40,7 @@ describe('the agent API for the day-2 verbs', () => {
     workDir: join(dir, 'work'),
     path: process.env.PATH ?? '/usr/bin:/bin',
     convergeTimeoutMs: 10_000,
+    rootDomain: 'example.test',
   });
   const server = createAgentApp(docker, { deployer, operations, nodes: new NodeOperations(docker) }, TOKEN).callback();
   const app = `api-${process.pid}`;
@@ -83,6 +84,10 @@ describe('the agent API for the day-2 verbs', () => {
       ['get', '/v1/nodes/join-command'],
       ['post', '/v1/nodes/self/availability'],
       ['post', '/v1/nodes/self/labels'],
+      ['post', `/v1/apps/${app}/trust`],
+      ['get', `/v1/apps/${app}/domains`],
+      ['post', `/v1/apps/${app}/domains`],
+      ['delete', `/v1/apps/${app}/domains/a.example.test`],
     ];
     for (const [method, path] of routes) {
       for (const headers of [{}, { Authorization: 'Bearer wrong' }]) {
@@ -125,11 +130,15 @@ describe('the agent API for the day-2 verbs', () => {
       ['post', '/v1/apps/nope/redeploy'],
       ['post', '/v1/apps/nope/rollback'],
       ['delete', '/v1/apps/nope'],
+      ['post', '/v1/apps/nope/trust'],
+      ['get', '/v1/apps/nope/domains'],
+      ['post', '/v1/apps/nope/domains'],
+      ['delete', '/v1/apps/nope/domains/a.example.test'],
     ];
     for (const [method, path] of routes) {
       const response = await route(method, path)
         .set(auth)
-        .send({ set: { A: '1' }, confirm: 'nope' });
+        .send({ set: { A: '1' }, confirm: 'nope', trusted: true, host: 'a.example.test' });
       expect({ path, status: response.status, body: response.body as unknown }).toEqual({
         path,
         status: 404,
@@ -172,6 +181,35 @@ describe('the agent API for the day-2 verbs', () => {
     });
   });
 
+  it('trusts and untrusts an app, which status shows; keeps a domain for an app not deployed yet', async () => {
+    const policy = async () =>
+      ((await request(server).get(`/v1/apps/${app}`).set(auth)).body as { policy: string }).policy;
+    expect(await policy()).toBe('untrusted');
+    const trusted = await request(server).post(`/v1/apps/${app}/trust`).set(auth).send({ trusted: true });
+    expect(events(trusted.text).at(-1)).toEqual({ type: 'result', ok: true, status: 'succeeded' });
+    expect(await policy()).toBe('trusted');
+    expect((await deployer.appSettings.get(app)).trusted).toBe(true);
+    await request(server).post(`/v1/apps/${app}/trust`).set(auth).send({ trusted: false });
+    expect(await policy()).toBe('untrusted');
+    expect(await deployer.appSettings.get(app)).not.toHaveProperty('trusted');
+    expect(((await request(server).get('/v1/apps/registry').set(auth)).body as { policy: string }).policy).toBe(
+      'trusted',
+    );
+
+    const host = `www.${app}.example.test`;
+    const added = await request(server).post(`/v1/apps/${app}/domains`).set(auth).send({ host, port: 8080 });
+    expect(events(added.text).map((event) => event.line ?? event.type)).toEqual([
+      `-----> domains of ${app}: added ${host}`,
+      `saved: ${app} has no successful deploy yet, its next push applies it`,
+      'result',
+    ]);
+    const listed = await request(server).get(`/v1/apps/${app}/domains`).set(auth);
+    expect(listed.body).toEqual({ domains: [{ host, source: 'domains add', port: 8080 }] });
+    const removed = await request(server).delete(`/v1/apps/${app}/domains/${host.toUpperCase()}`).set(auth);
+    expect(events(removed.text).at(-1)).toMatchObject({ ok: true });
+    expect((await deployer.appSettings.get(app)).domains).toBeUndefined();
+  });
+
   it('refuses bad input with 400 and one clear error, changing nothing', async () => {
     const before = await deployer.appSettings.get(app);
     const cases: [string, string, unknown, string | RegExp][] = [
@@ -197,6 +235,29 @@ describe('the agent API for the day-2 verbs', () => {
         'registry is a core app of the platform: it cannot be destroyed',
       ],
       ['get', '/v1/apps/..%2Fetc', undefined, /^invalid app name/],
+      ['post', `/v1/apps/${app}/trust`, {}, 'trusted must be true or false'],
+      [
+        'post',
+        '/v1/apps/registry/trust',
+        { trusted: false },
+        'registry is a core app of the platform: it is always trusted',
+      ],
+      ['post', `/v1/apps/${app}/domains`, {}, 'host is required'],
+      ['post', `/v1/apps/${app}/domains`, { host: 'bad_host.test' }, /^invalid host name "bad_host.test"/],
+      [
+        'post',
+        `/v1/apps/${app}/domains`,
+        { host: 'REGISTRY.example.test' },
+        /^registry.example.test is routed by the platform \(registry\): it cannot be added to /,
+      ],
+      [
+        'post',
+        `/v1/apps/${app}/domains`,
+        { host: 'a.example.test', port: 70000 },
+        '--port 70000: give a port from 1 to 65535',
+      ],
+      ['post', `/v1/apps/${app}/domains`, { host: 'a.example.test', port: '80' }, 'port must be a number'],
+      ['delete', `/v1/apps/${app}/domains/nope.example.test`, undefined, /^"nope.example.test" is not a domain of/],
     ];
     for (const [method, path, body, message] of cases) {
       const call = route(method, path).set(auth);

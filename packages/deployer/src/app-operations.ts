@@ -97,7 +97,7 @@ export interface OperationSettings {
   path: string;
   convergeTimeoutMs: number;
   /** `ROOT_DOMAIN`: the platform's own hosts below it (`registry.`, `traefik.`, `swarmlet.`) are never an app's. */
-  rootDomain?: string;
+  rootDomain: string;
 }
 
 /** A `scale` request: replicas per service, or `default` to go back to the compose file's. */
@@ -517,7 +517,7 @@ export class AppOperations {
 
   /** Who routes `host` when it is not `app`: the platform, another app's services, or another app's `domains add`. */
   private async hostOwner(host: string, app: string): Promise<string | undefined> {
-    const claims = routingClaims(await routedServices(this.docker), this.settings.rootDomain ?? 'localhost', CORE_APPS);
+    const claims = routingClaims(await routedServices(this.docker), this.settings.rootDomain, CORE_APPS);
     const owner = claims.hosts.get(host);
     if (owner && (owner.platform || owner.owner !== app)) return describeOwner(owner);
     for (const other of await this.deployer.appSettings.apps()) {
