@@ -88,6 +88,7 @@ describe('withDomains', () => {
       compose(),
       [{ host: 'shop.test' }, { host: 'w.test', service: 'web', port: 8081 }],
       'traefik-public',
+      { kind: 'traefik' },
     );
     const api = domainRouterName('shop.test');
     const web = domainRouterName('w.test');
@@ -100,7 +101,6 @@ describe('withDomains', () => {
       'traefik.swarm.network': 'traefik-public',
       [`traefik.http.routers.${api}.rule`]: 'Host(`shop.test`)',
       [`traefik.http.routers.${api}.entrypoints`]: 'websecure',
-      [`traefik.http.routers.${api}.tls`]: 'true',
       [`traefik.http.routers.${api}.tls.certresolver`]: 'letsencrypt',
       [`traefik.http.routers.${api}.service`]: api,
       [`traefik.http.services.${api}.loadbalancer.server.port`]: '3000',
@@ -110,12 +110,22 @@ describe('withDomains', () => {
       [`traefik.http.services.${web}.loadbalancer.server.port`]: '8081',
     });
     expect(compose().services.api?.deploy?.labels).not.toHaveProperty('traefik.swarm.network');
-    expect(withDomains(compose(), [], 'n')).toEqual(compose());
+    expect(withDomains(compose(), [], 'n', { kind: 'traefik' })).toEqual(compose());
+  });
+
+  it('uses the plain web entry point of the local router that npm start runs', () => {
+    const router = domainRouterName('shop.test');
+    const labels = withDomains(compose(), [{ host: 'shop.test' }], 'n', { kind: 'local', httpPort: 8000 }).services.api
+      ?.deploy?.labels;
+    expect(labels).toMatchObject({ [`traefik.http.routers.${router}.entrypoints`]: 'web' });
+    expect(labels).not.toHaveProperty(`traefik.http.routers.${router}.tls.certresolver`);
   });
 
   it('fails naming the host when its service or port cannot be found', () => {
-    expect(() => withDomains(compose(), [{ host: 'db.test', service: 'db' }], 'n')).toThrow(ComposeError);
-    expect(() => withDomains(compose(), [{ host: 'db.test', service: 'db' }], 'n')).toThrow(
+    expect(() => withDomains(compose(), [{ host: 'db.test', service: 'db' }], 'n', { kind: 'traefik' })).toThrow(
+      ComposeError,
+    );
+    expect(() => withDomains(compose(), [{ host: 'db.test', service: 'db' }], 'n', { kind: 'traefik' })).toThrow(
       'domain db.test: the port db listens on is not known from its compose definition: give --port',
     );
   });
