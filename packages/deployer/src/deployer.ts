@@ -299,6 +299,11 @@ export class Deployer {
       recording.log(line);
       onLine(line);
     };
+    const warn = (message: string, failure?: unknown): void => {
+      this.log?.warn({ app: request.app, deploy: record.id, ...(failure !== undefined && { err: failure }) }, message);
+      onLine(`warning: ${message}`);
+    };
+    let progressFailed = false;
     const heartbeat = setInterval(() => void recording.beat(), HEARTBEAT_MS);
     heartbeat.unref();
     let whole: Deadline | undefined;
@@ -322,20 +327,16 @@ export class Deployer {
         limits,
         onStep: async (step) => {
           running.step = step;
-          await recording.progress({
-            step,
-            ...(step === 'deploy' && { stackDeployedAt: new Date().toISOString() }),
-          });
+          await recording
+            .progress({ step, ...(step === 'deploy' && { stackDeployedAt: new Date().toISOString() }) })
+            .catch((failure: unknown) => {
+              if (progressFailed) return;
+              progressFailed = true;
+              warn(`the deploy's progress could not be recorded: ${(failure as Error).message}`, failure);
+            });
         },
       });
       const { ok, status, urls, error, steps, images, resolvedCompose } = report;
-      const warn = (message: string, failure?: unknown) => {
-        this.log?.warn(
-          { app: request.app, deploy: record.id, ...(failure !== undefined && { err: failure }) },
-          message,
-        );
-        onLine(`warning: ${message}`);
-      };
       await recording
         .finish({
           status,

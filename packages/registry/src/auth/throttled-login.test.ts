@@ -198,7 +198,9 @@ describe('throttled Basic auth', () => {
     expect(statuses.filter((status) => status === 401)).toHaveLength(20);
     expect(statuses.filter((status) => status === 429)).toHaveLength(60);
     expect(comparisons.calls()).toBe(21);
-    expect(comparisons.peak()).toBe(2);
+    // The cap is what must hold; whether two comparisons happen to overlap depends on the machine's load.
+    expect(comparisons.peak()).toBeGreaterThanOrEqual(1);
+    expect(comparisons.peak()).toBeLessThanOrEqual(2);
     expect(registry.throttledCount()).toBe('60');
   }, 120_000);
 });
