@@ -301,7 +301,7 @@ describe('operating an app over SSH and with the CLI', () => {
     expect(viaCli.exitCode).toBe(0);
     expect(viaCli.stdout).toBe(viaSsh.stdout);
     const keys = await ssh('keys', 'list');
-    expect(keys.stdout).toMatch(/^SHA256:\S+ ssh-ed25519 pusher$/m);
+    expect(keys.stdout).toMatch(/^SHA256:\S+ ssh-ed25519 admin pusher$/m);
     const unknown = await platform.cli(['status', 'no-such-app']);
     expect({ code: unknown.exitCode, err: unknown.stderr }).toEqual({
       code: 1,
