@@ -157,7 +157,7 @@ describe('deploying an app through the agent', () => {
     );
     expect(lines).toContainEqual(
       expect.stringMatching(
-        /^steps: checkout [\d.]+ s, environment [\d.]+ s, compose [\d.]+ s, build [\d.]+ s, push [\d.]+ s, deploy [\d.]+ s, converge [\d.]+ s$/,
+        /^steps: checkout [\d.]+ s, environment [\d.]+ s, compose [\d.]+ s, policy [\d.]+ s, build [\d.]+ s, push [\d.]+ s, deploy [\d.]+ s, converge [\d.]+ s$/,
       ),
     );
     expect(await served()).toBe('version one\n');
