@@ -173,7 +173,7 @@ describe('the deployer core stack', () => {
     const added = await execa('docker', ['exec', '-i', container?.Id ?? '', 'swarmlet', 'keys', 'add', 'operator'], {
       input: readFileSync(`${key}.pub`, 'utf8'),
     });
-    expect(added.stdout).toMatch(/^added SHA256:\S+ operator$/);
+    expect(added.stdout).toMatch(/^added SHA256:\S+ ssh-ed25519 admin operator$/);
     await waitFor('the receiver to answer', hostKey);
     const cloned = await gitIn(work, ['clone', `ssh://git@127.0.0.1:${sshPort}/deployer`, clone], {
       GIT_SSH_COMMAND: sshCommand(),
