@@ -1,4 +1,5 @@
 import type Docker from 'dockerode';
+import { hasImage } from './images.js';
 import { followProgress } from './progress.js';
 
 /**
@@ -29,12 +30,7 @@ export async function ensureOverlayNetwork(docker: Docker, name: string): Promis
  * and cannot (the engine's own message), or `undefined` when the image is there.
  */
 export async function imageUnavailable(docker: Docker, reference: string): Promise<string | undefined> {
-  try {
-    await docker.getImage(reference).inspect();
-    return undefined;
-  } catch (error) {
-    if ((error as { statusCode?: number }).statusCode !== 404) throw error;
-  }
+  if (await hasImage(docker, reference)) return undefined;
   try {
     await followProgress(await docker.pull(reference), 'pull', reference);
     return undefined;
