@@ -21,7 +21,7 @@ services:
     deploy:
       labels:
         traefik.enable: "true"
-        traefik.http.routers.web.rule: Host(\`\${APP_NAME}.\${ROOT_DOMAIN}\`)
+        traefik.http.routers.web-${process.pid}.rule: Host(\`\${APP_NAME}.\${ROOT_DOMAIN}\`)
 `;
 
 /**

@@ -332,8 +332,8 @@ describe('checkComposePolicy: Traefik routers', () => {
       ),
     );
     expect(found).toEqual([
-      `docker-compose.yml: service web: deploy.labels.traefik.http.routers.registry.rule: the http router registry, which the platform (registry) defines, ${TAIL}`,
-      `docker-compose.yml: service web: deploy.labels.traefik.http.middlewares.blog-auth.basicauth.users: the http middleware blog-auth, which app blog defines, ${TAIL}`,
+      `docker-compose.yml: service web: deploy.labels.traefik.http.routers.registry.rule: the http router registry, which the platform (registry) already defines (Traefik's names are shared by every stack: rename it, e.g. shop-registry), ${TAIL}`,
+      `docker-compose.yml: service web: deploy.labels.traefik.http.middlewares.blog-auth.basicauth.users: the http middleware blog-auth, which app blog already defines (Traefik's names are shared by every stack: rename it, e.g. shop-blog-auth), ${TAIL}`,
       `docker-compose.yml: service web: deploy.labels.traefik.http.routers.dash.service: a router to Traefik's own api@internal ${TAIL}`,
     ]);
   });

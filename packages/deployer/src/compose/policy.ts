@@ -189,7 +189,10 @@ function checkLabels(service: ComposeService, input: PolicyInput, refuse: Refuse
       const owner = input.claims.objects.get(key);
       if (owner && (owner.platform || owner.owner !== input.app) && !named.has(key)) {
         named.add(key);
-        refuse(`${place}.${label}`, `the ${describeObject(object)}, which ${describeOwner(owner)} defines,`);
+        refuse(
+          `${place}.${label}`,
+          `the ${describeObject(object)}, which ${describeOwner(owner)} already defines (Traefik's names are shared by every stack: rename it, e.g. ${input.app}-${object.name}),`,
+        );
       }
       if (object.kind === 'routers' && /\.service$/i.test(label) && /@internal$/i.test(value.trim())) {
         refuse(`${place}.${label}`, `a router to Traefik's own ${value.trim()}`);
