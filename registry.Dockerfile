@@ -31,6 +31,18 @@ COPY packages/common packages/common
 COPY packages/registry packages/registry
 RUN npx tsc -b packages/registry
 
+# The registry forwarder (packages/registry/src/forwarder): plain Node.js and one directory, no dependency.
+# `docker build --target forwarder` builds it; install.sh --join builds it on each new node, where the swarm runs
+# it when ports are published in host mode (stacks/forwarder).
+FROM node:22-bookworm-slim AS forwarder
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build /build/packages/registry/dist/forwarder packages/registry/dist/forwarder
+USER node
+EXPOSE 5000
+ENTRYPOINT ["node", "/app/packages/registry/dist/forwarder/main.js"]
+
+# The registry (the default target: the last stage).
 FROM node:22-bookworm-slim
 ENV NODE_ENV=production \
     REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=/var/lib/registry
