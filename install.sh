@@ -22,6 +22,8 @@ NETWORK=traefik-public
 REGISTRY_ADDR=127.0.0.1:5000
 SECRETS=(swarmlet-registry-htpasswd swarmlet-registry-password swarmlet-agent-token)
 STACKS=(router registry deployer)
+# Not a core stack: the registry forwarder of host publish mode (stacks/forwarder), on every node but the registry's.
+FORWARDER=forwarder
 VOLUMES=(registry_registry-data deployer_deployer-data router_certificates)
 LABELS=(swarmlet.registry swarmlet.deployer)
 COMMAND_PATH=${SWARMLET_COMMAND:-/usr/local/bin/swarmlet}
@@ -37,6 +39,7 @@ ssh_key=''
 advertise_addr=''
 publish_mode=ingress
 with_router=true
+build=true
 assume_yes=false
 action=install
 purge=false
@@ -53,6 +56,8 @@ usage: install.sh [options]
   --advertise-addr ADDR    the address the swarm advertises (default: docker's choice)
   --publish-mode MODE      ingress (default) or host, for machines whose kernel lacks the routing mesh (IPVS)
   --without-router         do not deploy Traefik (another proxy fronts the platform, or Docker Hub is unreachable)
+  --no-build               use this version's swarmlet/* images already on the engine (docker load), for a machine
+                           that cannot reach the npm registry; they are built elsewhere from the same commit
   --yes                    ask nothing: every missing answer is an error
   --uninstall [--purge]    remove the platform; --purge removes its data volumes too
 EOF
@@ -92,6 +97,7 @@ parse_args() {
       --advertise-addr) advertise_addr=${2:?--advertise-addr needs a value}; shift ;;
       --publish-mode) publish_mode=${2:?--publish-mode needs a value}; shift ;;
       --without-router) with_router=false ;;
+      --no-build) build=false ;;
       --yes | -y) assume_yes=true ;;
       --uninstall) action=uninstall ;;
       --purge) purge=true ;;
@@ -215,16 +221,33 @@ ensure_network() {
 }
 
 build_images() {
-  step "build the images swarmlet/registry:$version and swarmlet/deployer:$version from $SOURCE_DIR"
-  local ca=''
+  step "build the images swarmlet/registry:$version, swarmlet/deployer:$version and swarmlet/forwarder:$version from $SOURCE_DIR"
+  build_image registry registry
+  build_image deployer deployer
+  # Runs only on nodes without the registry; built here too, for the day the registry moves to another node.
+  build_image registry forwarder
+}
+
+# With --no-build: the images this version deploys must be on the engine already.
+check_images() {
+  step "check the images swarmlet/registry:$version, swarmlet/deployer:$version and swarmlet/forwarder:$version (--no-build)"
+  local image
+  for image in registry deployer forwarder; do
+    docker image inspect "swarmlet/$image:$version" >/dev/null 2>&1 ||
+      fail "swarmlet/$image:$version is not on this engine: build it from this commit elsewhere and docker load it, or run without --no-build"
+  done
+}
+
+# Builds swarmlet/$2:$version from $1.Dockerfile ($2 names the Dockerfile's target when it differs from $1). A CA
+# the machine trusts for HTTPS (an intercepting proxy's) is handed to the build stages that fetch npm packages.
+build_image() {
+  local ca='' target=()
   if compgen -G '/usr/local/share/ca-certificates/*.crt' >/dev/null; then
     ca=$(cat /usr/local/share/ca-certificates/*.crt)
   fi
-  local image
-  for image in registry deployer; do
-    quietly env DOCKER_BUILDKIT=0 docker build --quiet --label swarmlet.managed=true --build-arg "EXTRA_CA_CERTS=$ca" \
-      -f "$SOURCE_DIR/$image.Dockerfile" -t "swarmlet/$image:$version" "$SOURCE_DIR"
-  done
+  [ "$1" = "$2" ] || target=(--target "$2")
+  quietly env DOCKER_BUILDKIT=0 docker build --quiet --label swarmlet.managed=true --build-arg "EXTRA_CA_CERTS=$ca" \
+    "${target[@]}" -f "$SOURCE_DIR/$1.Dockerfile" -t "swarmlet/$2:$version" "$SOURCE_DIR"
 }
 
 ensure_secrets() {
@@ -244,7 +267,8 @@ ensure_secrets() {
   password=''
 }
 
-# Deploys core stack $1 as a push of its repository would: the platform's variables, then its .env, expanded.
+# Deploys stack $1 of stacks/ as a push of its repository would: the platform's variables, then its .env (core
+# stacks have one), expanded.
 deploy_stack() {
   local name=$1
   (
@@ -252,7 +276,7 @@ deploy_stack() {
       SWARMLET_VERSION=$version SWARMLET_PUBLISH_MODE=$publish_mode TRAEFIK_NETWORK=$NETWORK APP_NAME=$name
     set -a
     # shellcheck disable=SC1090
-    . "$SOURCE_DIR/stacks/$name/.env"
+    [ ! -f "$SOURCE_DIR/stacks/$name/.env" ] || . "$SOURCE_DIR/stacks/$name/.env"
     set +a
     quietly docker stack deploy --resolve-image never -c "$SOURCE_DIR/stacks/$name/docker-compose.yml" "$name"
   )
@@ -268,6 +292,13 @@ deploy_stacks() {
     step "deploy the $name stack"
     deploy_stack "$name"
   done
+  if [ "$publish_mode" = host ]; then
+    step "deploy the registry forwarder on the nodes without the registry ($FORWARDER stack)"
+    deploy_stack "$FORWARDER"
+  elif docker stack ls --format '{{.Name}}' | grep -qx "$FORWARDER"; then
+    step "remove the registry forwarder: the routing mesh publishes the registry on every node"
+    quietly docker stack rm "$FORWARDER"
+  fi
 }
 
 wait_for_services() {
@@ -415,9 +446,9 @@ uninstall() {
   release_registry_port
   step 'remove the core stacks'
   local name volume node label
-  for name in "${STACKS[@]}"; do docker stack rm "$name" >/dev/null 2>&1 || true; done
+  for name in "$FORWARDER" "${STACKS[@]}"; do docker stack rm "$name" >/dev/null 2>&1 || true; done
   local deadline=$((SECONDS + 120))
-  for name in "${STACKS[@]}"; do
+  for name in "$FORWARDER" "${STACKS[@]}"; do
     while [ -n "$(docker ps -aq --filter "label=com.docker.stack.namespace=$name")" ] && [ $SECONDS -lt $deadline ]; do
       sleep 2
     done
@@ -475,7 +506,7 @@ main() {
   ensure_swarm
   ensure_network
   confine_registry_port
-  build_images
+  if [ "$build" = true ]; then build_images; else check_images; fi
   ensure_secrets
   deploy_stacks
   wait_for_services

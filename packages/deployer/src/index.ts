@@ -34,7 +34,7 @@ export {
   type ComposeFile,
   type ComposeService,
 } from './compose/resolve.js';
-export { validateAppName } from './app-name.js';
+export { PLATFORM_STACKS, validateAppName } from './app-name.js';
 export { Deployer, type DeployerSettings } from './deployer.js';
 export { openDeployEvents, readDeployEvents, type DeployEvent, type DeployResult } from './deploy-stream.js';
 export { DEFAULT_BUILD_CACHE_LIMIT, type DeployRequest } from './pipeline.js';

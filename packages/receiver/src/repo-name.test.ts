@@ -36,4 +36,10 @@ describe('parseRepoName', () => {
   ])('refuses %j', (raw) => {
     expect(() => parseRepoName(raw)).toThrow(RepoNameError);
   });
+
+  it('refuses the name of a platform stack that has no repository, saying so', () => {
+    expect(() => parseRepoName('forwarder.git')).toThrow(
+      "forwarder is the name of one of the platform's own stacks: choose another app name",
+    );
+  });
 });
