@@ -222,8 +222,25 @@ describe('deploying an app through the agent', () => {
     const crash = await deploy(crashing);
     expect(crash).toMatchObject({ ok: false, status: 'failed' });
     expect(crash.error).toMatch(/converge: service .*_web failed: .*previous version was restored/);
+    expect(crash.error).toMatch(/on node \S+: /);
     expect(await served()).toBe('version one\n');
-  }, 400_000);
+
+    const nowhere = await commit(
+      {
+        Dockerfile: DOCKERFILE,
+        'docker-compose.yml': COMPOSE.replace(
+          '    deploy:\n',
+          `    deploy:\n      placement:\n        constraints: ["node.labels.nowhere-${process.pid} == yes"]\n`,
+        ),
+      },
+      'a constraint no node meets',
+    );
+    const stuck = await deploy(nowhere);
+    expect(stuck).toMatchObject({ ok: false, status: 'failed' });
+    expect(stuck.error).toMatch(/converge: service .*_web failed: no node can run its task: no suitable node/);
+    expect(stuck.error).toMatch(/rolled back \S+_web to the previous version/);
+    expect(await served()).toBe('version one\n');
+  }, 500_000);
 
   it('refuses a malformed compose file, .env or missing variable before building', async () => {
     for (const [files, cause] of [

@@ -390,8 +390,13 @@ export async function runPipeline(
     );
     for (const outage of converged.outages) onLine(describeOutage(outage));
     if (!converged.ok) {
-      const back = converged.rolledBack ? '; the previous version was restored and serves again' : '';
-      throw new Error(`converge: service ${converged.service} failed: ${converged.reason}${back}`);
+      let error = `converge: service ${converged.service} failed: ${converged.reason}`;
+      // Swarm rolls a failed update back itself; a task no node can run, or new services that keep failing, are
+      // undone here so that the previous version is what runs.
+      if (converged.rolledBack) error += '; the previous version was restored and serves again';
+      else error += `; ${await undoStackDeploy(docker, request.app, since, limits, onLine)}`;
+      stackDeployedSince = undefined;
+      throw new Error(error);
     }
     const reached = reachability(compose, router);
     report.urls = reached.urls;

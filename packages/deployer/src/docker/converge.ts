@@ -61,6 +61,11 @@ export interface ConvergeOptions {
   intervalMs?: number;
   /** Failed tasks of one service (without an update to roll back) that count as a failed deploy; default 3. */
   maxFailedTasks?: number;
+  /**
+   * How long a task may stay pending with a scheduling error (no node meets its constraints, its host port is taken
+   * on every node that could run it) before the deploy fails; default 20 s, as swarm retries when nodes change.
+   */
+  unschedulableMs?: number;
 }
 
 interface ServiceInfo {
@@ -74,6 +79,7 @@ interface ServiceInfo {
 }
 
 interface TaskInfo {
+  ID?: string;
   ServiceID?: string;
   NodeID?: string;
   Slot?: number;
@@ -97,8 +103,9 @@ const FAILED_TASK = new Set(['failed', 'rejected']);
  * Follows the services of stack `stack` until every one runs its desired replicas of its current spec (a task
  * with a health check counts once healthy, as swarm reports it `running` only then), and resolves with the
  * result. A service fails when swarm reports its update paused or rolled back (the deployer's compose asks
- * for `failure_action: rollback`), when it keeps failing tasks with no update to roll back, or when the time-out
- * passes; the result names the service and the last task error. A rolled-back service is answered only once the
+ * for `failure_action: rollback`), when it keeps failing tasks with no update to roll back, when swarm keeps a
+ * task pending because no node can run it (`unschedulableMs`), or when the time-out passes; the result names the
+ * service and the last task error with the node it happened on. A rolled-back service is answered only once the
  * previous version runs its desired tasks again, healthy (swarm declares the rollback completed before the
  * restored task of a stop-first service has even started); `rolledBack` is true only then. The result lists the
  * outages (a task stopped before its replacement ran), measured from swarm's task timestamps. Progress is handed
@@ -118,6 +125,7 @@ export async function waitForStack(
   const filters = { label: [`com.docker.stack.namespace=${stack}`] };
   let reported = '';
   let restoring: { service: string; reason: string } | undefined;
+  const pendingSince = new Map<string, number>();
   for (;;) {
     const services = (await limitedCall(limits, 'the service list', (signal) =>
       docker.listServices({ filters, ...(signal && { abortSignal: signal }) }),
@@ -127,8 +135,10 @@ export async function waitForStack(
     )) as TaskInfo[];
     const listed = (await limitedCall(limits, 'the node list', (signal) =>
       docker.listNodes(signal && { abortSignal: signal }),
-    )) as { ID: string; Status?: { State?: string } }[];
+    )) as NodeInfo[];
     const nodes = new Set(listed.filter((node) => node.Status?.State === 'ready').map((node) => node.ID));
+    const hostnames = new Map(listed.map((node) => [node.ID, node.Description?.Hostname ?? node.ID.slice(0, 12)]));
+    const describeFailure = (failed: TaskInfo[]) => describeTaskFailure(failed, hostnames);
     const progress: ServiceProgress[] = [];
     const outages = (): ServiceOutage[] =>
       services.flatMap((service) => serviceOutage(service, tasks, options.since, progress) ?? []);
@@ -158,6 +168,16 @@ export async function waitForStack(
           return { ok: false, service: service.Spec.Name, reason, rolledBack, outages: outages() };
         }
         restoring ??= { service: service.Spec.Name, reason };
+      }
+      const stuck = unschedulable(current, pendingSince, options.unschedulableMs ?? 20_000);
+      if (stuck) {
+        return {
+          ok: false,
+          service: service.Spec.Name,
+          reason: `no node can run its task: ${stuck}`,
+          rolledBack: false,
+          outages: outages(),
+        };
       }
       if (!ownUpdate && recentFailures.length >= (options.maxFailedTasks ?? 3)) {
         return {
@@ -209,13 +229,45 @@ export async function waitForStack(
   }
 }
 
-function describeFailure(tasks: TaskInfo[]): string | undefined {
+interface NodeInfo {
+  ID: string;
+  Description?: { Hostname?: string };
+  Status?: { State?: string };
+}
+
+/**
+ * The newest failed task's error as one phrase naming its node: `on node web-2: No such image: …, exit code 1`.
+ * Undefined for no task.
+ */
+function describeTaskFailure(tasks: TaskInfo[], hostnames: ReadonlyMap<string, string>): string | undefined {
   const last = tasks.sort((a, b) => (a.CreatedAt ?? '').localeCompare(b.CreatedAt ?? '')).at(-1);
   if (!last) return undefined;
   const exit = last.Status?.ContainerStatus?.ExitCode;
-  return [last.Status?.Err ?? last.Status?.Message, exit !== undefined ? `exit code ${exit}` : undefined]
+  const error = [last.Status?.Err ?? last.Status?.Message, exit !== undefined ? `exit code ${exit}` : undefined]
     .filter(Boolean)
     .join(', ');
+  const node = last.NodeID && hostnames.get(last.NodeID);
+  return node ? `on node ${node}: ${error}` : error;
+}
+
+/**
+ * The scheduling error of a task of the current spec that swarm has kept pending for longer than `graceMs`
+ * (`no suitable node (…)`), remembering in `pendingSince` when each such task was first seen; undefined while none
+ * has waited that long.
+ */
+function unschedulable(current: readonly TaskInfo[], pendingSince: Map<string, number>, graceMs: number) {
+  for (const task of current) {
+    if (!task.ID) continue;
+    const error = task.DesiredState === 'running' && task.Status?.State === 'pending' ? task.Status.Err : undefined;
+    if (!error) {
+      pendingSince.delete(task.ID);
+      continue;
+    }
+    const first = pendingSince.get(task.ID) ?? Date.now();
+    pendingSince.set(task.ID, first);
+    if (Date.now() - first > graceMs) return error;
+  }
+  return undefined;
 }
 
 /**
