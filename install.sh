@@ -274,6 +274,8 @@ deploy_stack() {
   (
     export ROOT_DOMAIN=$domain SWARMLET_USERNAME=$user SWARMLET_EMAIL=$email SWARMLET_REGISTRY=$REGISTRY_ADDR \
       SWARMLET_VERSION=$version SWARMLET_PUBLISH_MODE=$publish_mode TRAEFIK_NETWORK=$NETWORK APP_NAME=$name
+    # The deployer mounts the engine's socket: the one DOCKER_HOST names when it names a unix socket.
+    case ${DOCKER_HOST:-} in unix://*) export DOCKER_SOCKET=${DOCKER_HOST#unix://} ;; esac
     set -a
     # shellcheck disable=SC1090
     [ ! -f "$SOURCE_DIR/stacks/$name/.env" ] || . "$SOURCE_DIR/stacks/$name/.env"

@@ -48,8 +48,8 @@ export interface SwarmNode {
 export interface TwoNodeSwarm {
   manager: SwarmNode;
   worker: SwarmNode;
-  /** Copies the images (names as this machine's engine knows them) into both nodes' engines. */
-  load(images: string[]): Promise<void>;
+  /** Copies the images (names as this machine's engine knows them) into the nodes' engines (default: both). */
+  load(images: string[], nodes?: readonly SwarmNode[]): Promise<void>;
   /**
    * Makes both nodes leave the swarm, stops both engines (and whatever is left in their namespaces), deletes the
    * namespaces and removes the state under the directory. Idempotent; never throws.
@@ -379,13 +379,13 @@ export async function startTwoNodeSwarm(dir: string, { join: joinTheWorker = tru
       SubnetSize: 24,
     });
     if (joinTheWorker) await joinWorker(manager, worker);
-    const load = async (images: string[]): Promise<void> => {
+    const load = async (images: string[], into: readonly SwarmNode[] = [manager, worker]): Promise<void> => {
       if (images.length === 0) return;
       const archive = join(dir, `images-${process.pid}.tar`);
       try {
         await execa('docker', ['save', '-o', archive, ...images]);
         await Promise.all(
-          [manager, worker].map((node) =>
+          into.map((node) =>
             execa('docker', ['-H', `unix://${node.socket}`, 'load', '-q', '-i', archive]),
           ),
         );
