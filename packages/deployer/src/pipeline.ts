@@ -391,12 +391,11 @@ export async function runPipeline(
     for (const outage of converged.outages) onLine(describeOutage(outage));
     if (!converged.ok) {
       let error = `converge: service ${converged.service} failed: ${converged.reason}`;
-      // Swarm rolls a failed update back itself; a task no node can run, or new services that keep failing, are
-      // undone here so that the previous version is what runs.
       if (converged.rolledBack) error += '; the previous version was restored and serves again';
-      else error += `; ${await undoStackDeploy(docker, request.app, since, limits, onLine)}`;
+      // Swarm rolls back only the failed service's update: the stack's other services this deploy changed, a task
+      // no node can run and new services that keep failing are undone here, so the previous version is what runs.
       stackDeployedSince = undefined;
-      throw new Error(error);
+      throw new Error(`${error}; ${await undoStackDeploy(docker, request.app, since, limits, onLine)}`);
     }
     const reached = reachability(compose, router);
     report.urls = reached.urls;
