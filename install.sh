@@ -4,6 +4,7 @@
 #   sudo ./install.sh                          asks for what it needs
 #   sudo ./install.sh --yes --domain example.com --email ops@example.com --user admin \
 #        --password-file /root/pw --ssh-key ~/.ssh/id_ed25519.pub
+#   sudo ./install.sh --join TOKEN@MANAGER:2377  on a new machine: join the platform's swarm as a node
 # It installs Docker Engine when missing (Debian's docker.io), initialises the swarm, labels this node for the
 # registry and the deployer, creates the Traefik network and the secrets (a bcrypt htpasswd, the registry password
 # for the deployer, the agent token), builds the images from this source tree, deploys the router, registry and
@@ -15,6 +16,12 @@
 # Running it again upgrades in place: data, secrets and keys are kept. `--uninstall` removes what it created and
 # keeps the data volumes; `--uninstall --purge` removes them too. No password is ever put on a command line or in
 # a log: it travels on standard input only.
+# `--join TOKEN@ADDR[:PORT]` (the line `swarmlet nodes join-command` prints on a manager) makes this machine a node
+# of an existing platform's swarm instead: it installs Docker Engine when missing, checks that ADDR:PORT (default
+# 2377) answers, runs `docker swarm join`, checks from this side that the node is an active member, builds the
+# registry forwarder's image and prints the ports to open between nodes. It asks nothing and touches no platform
+# secret, label or stack; a malformed argument, an unreachable manager, a refused token or an engine already in
+# another swarm stop it with one line, before anything changes. Run again on a node of the same swarm, it says so.
 set -euo pipefail
 
 SOURCE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -30,6 +37,7 @@ COMMAND_PATH=${SWARMLET_COMMAND:-/usr/local/bin/swarmlet}
 FIREWALL_PATH=${SWARMLET_FIREWALL_COMMAND:-/usr/local/sbin/swarmlet-registry-firewall}
 FIREWALL_UNIT=swarmlet-registry-firewall
 SYSTEMD_DIR=/etc/systemd/system
+SWARM_PORTS='2377/tcp to the managers; 7946/tcp, 7946/udp and 4789/udp between every two nodes'
 
 domain=${SWARMLET_DOMAIN:-}
 email=${SWARMLET_EMAIL:-}
@@ -44,6 +52,11 @@ assume_yes=false
 action=install
 purge=false
 current_step=''
+join_spec=''
+join_token=''
+join_host=''
+join_port=''
+platform_option=''
 
 usage() {
   cat <<'EOF'
@@ -60,6 +73,9 @@ usage: install.sh [options]
                            that cannot reach the npm registry; they are built elsewhere from the same commit
   --yes                    ask nothing: every missing answer is an error
   --uninstall [--purge]    remove the platform; --purge removes its data volumes too
+  --join TOKEN@ADDR[:PORT] make this machine a node of an existing platform's swarm (the line that
+                           `swarmlet nodes join-command` prints on a manager; PORT defaults to 2377);
+                           it takes --advertise-addr and no other option
 EOF
 }
 
@@ -89,25 +105,50 @@ trap on_exit EXIT
 parse_args() {
   while [ $# -gt 0 ]; do
     case $1 in
-      --domain) domain=${2:?--domain needs a value}; shift ;;
-      --email) email=${2:?--email needs a value}; shift ;;
-      --user) user=${2:?--user needs a value}; shift ;;
-      --password-file) password_file=${2:?--password-file needs a value}; shift ;;
-      --ssh-key) ssh_key=${2:?--ssh-key needs a value}; shift ;;
+      --domain) domain=${2:?--domain needs a value}; platform_option=$1; shift ;;
+      --email) email=${2:?--email needs a value}; platform_option=$1; shift ;;
+      --user) user=${2:?--user needs a value}; platform_option=$1; shift ;;
+      --password-file) password_file=${2:?--password-file needs a value}; platform_option=$1; shift ;;
+      --ssh-key) ssh_key=${2:?--ssh-key needs a value}; platform_option=$1; shift ;;
       --advertise-addr) advertise_addr=${2:?--advertise-addr needs a value}; shift ;;
-      --publish-mode) publish_mode=${2:?--publish-mode needs a value}; shift ;;
-      --without-router) with_router=false ;;
+      --publish-mode) publish_mode=${2:?--publish-mode needs a value}; platform_option=$1; shift ;;
+      --without-router) with_router=false; platform_option=$1 ;;
       --no-build) build=false ;;
       --yes | -y) assume_yes=true ;;
-      --uninstall) action=uninstall ;;
-      --purge) purge=true ;;
+      --uninstall) action=uninstall; platform_option=$1 ;;
+      --purge) purge=true; platform_option=$1 ;;
+      --join) join_spec=${2:?--join needs TOKEN@ADDR[:PORT]}; shift ;;
       --help | -h) usage; exit 0 ;;
       *) usage >&2; fail "unknown option $1" ;;
     esac
     shift
   done
   case $publish_mode in ingress | host) ;; *) fail "--publish-mode is ingress or host, not $publish_mode" ;; esac
+  if [ -n "$join_spec" ]; then
+    action='join'
+    [ -z "$platform_option" ] || fail "--join makes this machine a node of an existing platform: it takes no $platform_option"
+    parse_join_spec "$join_spec"
+  fi
   if [ "$purge" = true ] && [ "$action" != uninstall ]; then fail '--purge goes with --uninstall'; fi
+}
+
+# Splits --join's TOKEN@ADDR[:PORT] into join_token, join_host and join_port, or fails saying what is wrong.
+parse_join_spec() {
+  local spec=$1 target
+  [[ $spec == *@* ]] || fail "--join takes TOKEN@ADDR[:PORT], as \`swarmlet nodes join-command\` prints it on a manager: no @ in what was given"
+  join_token=${spec%%@*}
+  target=${spec#*@}
+  [ -n "$join_token" ] || fail '--join has an empty token: give TOKEN@ADDR[:PORT]'
+  [[ $join_token =~ ^SWMTKN-1-[0-9a-z]+-[0-9a-z]+$ ]] ||
+    fail "--join's token is not a swarm join token (SWMTKN-1-…): print one on a manager with \`swarmlet nodes join-command\`"
+  if [[ $target =~ ^(\[[0-9A-Fa-f:.]+\])(:([0-9]{1,5}))?$ ]] || [[ $target =~ ^([A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)(:([0-9]{1,5}))?$ ]]; then
+    join_host=${BASH_REMATCH[1]}
+    join_port=${BASH_REMATCH[${#BASH_REMATCH[@]}-1]}
+  else
+    fail "--join's address is not HOST[:PORT]: '${target:0:80}'"
+  fi
+  join_port=$((10#${join_port:-2377}))
+  if [ "$join_port" -lt 1 ] || [ "$join_port" -gt 65535 ]; then fail "--join's port $join_port is not a TCP port"; fi
 }
 
 become_root() {
@@ -444,6 +485,118 @@ Next:
 EOF
 }
 
+# Checks that the manager's swarm port answers over TCP, within 5 seconds, before anything is installed or joined.
+check_manager_reachable() {
+  step "check that the manager answers on $join_host:$join_port"
+  local host=${join_host#[}
+  host=${host%]}
+  # shellcheck disable=SC2016
+  timeout 5 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$host" "$join_port" 2>/dev/null ||
+    fail "nothing answers on $join_host:$join_port (TCP, 5 s): open port $join_port/tcp on the manager to this machine (and $SWARM_PORTS)"
+}
+
+# Whether this engine's swarm counts the manager at join_host:join_port among its managers.
+in_this_swarm() {
+  docker info --format '{{range .Swarm.RemoteManagers}}{{println .Addr}}{{end}}' | grep -qxF "$join_host:$join_port"
+}
+
+# Fails unless this engine is in no swarm; returns 1 when it is already a node of the swarm being joined.
+check_not_in_a_swarm() {
+  step 'check that this engine is in no swarm yet'
+  local state
+  state=$(docker info --format '{{.Swarm.LocalNodeState}}')
+  case $state in
+    inactive) return 0 ;;
+    active)
+      if in_this_swarm; then return 1; fi
+      fail "this engine is already in a swarm (node $(docker info --format '{{.Swarm.NodeID}}'), managers at $(docker info --format '{{range .Swarm.RemoteManagers}}{{.Addr}} {{end}}')): leave it first with \`docker swarm leave\` (its services here stop), then run this again"
+      ;;
+    *) fail "this engine is already in a swarm, whose state here is $state: \`docker swarm leave --force\` resets it" ;;
+  esac
+}
+
+join_swarm() {
+  step "join the swarm at $join_host:$join_port"
+  local output
+  if output=$(docker swarm join --token "$join_token" ${advertise_addr:+--advertise-addr "$advertise_addr"} \
+    "$join_host:$join_port" 2>&1); then
+    return 0
+  fi
+  if [ "$(docker info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null)" != inactive ]; then
+    docker swarm leave --force >/dev/null 2>&1 || true
+  fi
+  case $output in
+    *'valid join token is necessary'* | *'CA does not match fingerprint'* | *'invalid join token'*)
+      fail "the join token was refused by the manager at $join_host:$join_port: print the current one there with \`swarmlet nodes join-command\`"
+      ;;
+    *) fail "docker swarm join failed: $(printf '%s' "$output" | tr '\n' ' ' | cut -c1-300)" ;;
+  esac
+}
+
+# Waits until this engine says it is an active swarm node with no error, then notes its role and id.
+check_membership() {
+  step 'check from this side that the node is an active member'
+  local state error deadline=$((SECONDS + 60))
+  until state=$(docker info --format '{{.Swarm.LocalNodeState}}') && error=$(docker info --format '{{.Swarm.Error}}') &&
+    [ "$state" = active ] && [ -z "$error" ]; do
+    [ $SECONDS -lt $deadline ] || fail "the node is $state in the swarm${error:+: $error}"
+    sleep 1
+  done
+  node_role=worker
+  if [ "$(docker info --format '{{.Swarm.ControlAvailable}}')" = true ]; then node_role=manager; fi
+  node_id=$(docker info --format '{{.Swarm.NodeID}}')
+}
+
+# Builds the registry forwarder's image (what lets this node pull from the platform's registry at 127.0.0.1:5000),
+# unless the engine has it already.
+prepare_forwarder_image() {
+  step "build the image swarmlet/forwarder:$version"
+  if docker image inspect "swarmlet/forwarder:$version" >/dev/null 2>&1; then
+    say "the image swarmlet/forwarder:$version is here already"
+    return 0
+  fi
+  build_image registry forwarder
+}
+
+print_node_summary() {
+  local name
+  name=$(docker info --format '{{.Name}}')
+  cat <<EOF
+
+This machine is now a $node_role node of the swarm at $join_host:$join_port (node $node_id, hostname $name).
+  ports to open: $SWARM_PORTS
+  on a manager:  swarmlet nodes   (lists it as $name)
+  to remove it:  swarmlet nodes drain $name on a manager, docker swarm leave here, docker node rm $name on a manager
+EOF
+}
+
+join_node() {
+  check_system
+  check_manager_reachable
+  ensure_docker
+  if ! check_not_in_a_swarm; then
+    current_step=''
+    say "this engine is already a node of the swarm at $join_host:$join_port: nothing to do"
+    return 0
+  fi
+  join_swarm
+  check_membership
+  version=$(source_version)
+  prepare_forwarder_image
+  current_step=''
+  print_node_summary
+}
+
+# The platform's version: package.json's, with the checkout's commit when it is a git checkout.
+source_version() {
+  local release
+  release=$(sed -n 's/^  "version": "\(.*\)",$/\1/p' "$SOURCE_DIR/package.json" | head -n 1)
+  if git -C "$SOURCE_DIR" rev-parse --short HEAD >/dev/null 2>&1; then
+    release="$release-$(git -C "$SOURCE_DIR" rev-parse --short HEAD)"
+  fi
+  printf '%s' "$release"
+}
+
 uninstall() {
   release_registry_port
   step 'remove the core stacks'
@@ -498,13 +651,14 @@ main() {
     uninstall
     return
   fi
+  if [ "$action" = join ]; then
+    join_node
+    return
+  fi
   check_system
   gather_answers
   ensure_docker
-  version=$(sed -n 's/^  "version": "\(.*\)",$/\1/p' "$SOURCE_DIR/package.json" | head -n 1)
-  if git -C "$SOURCE_DIR" rev-parse --short HEAD >/dev/null 2>&1; then
-    version="$version-$(git -C "$SOURCE_DIR" rev-parse --short HEAD)"
-  fi
+  version=$(source_version)
   ensure_swarm
   ensure_network
   confine_registry_port
@@ -520,4 +674,6 @@ main() {
 
 password=''
 version=''
+node_role=''
+node_id=''
 main "$@"

@@ -1,4 +1,15 @@
-import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import {
+  accessSync,
+  constants,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+} from 'node:fs';
 import { delimiter, join } from 'node:path';
 import Docker from 'dockerode';
 import { execa, type Options, type ResultPromise } from 'execa';
@@ -237,8 +248,10 @@ async function startEngine(dir: string, plan: NodePlan): Promise<Docker> {
   const paths = nodePaths(dir, plan);
   mkdirSync(paths.data, { recursive: true });
   mkdirSync(paths.exec, { recursive: true });
+  // A file descriptor of its own, not a pipe through this process: the engine outlives a test that crashes.
+  const log = openSync(paths.log, 'a');
   // nsenter --net keeps the host's cgroup mounts visible (ip netns exec would remount /sys and hide them).
-  const engine = execa(
+  const engine = spawn(
     'unshare',
     [
       '--uts',
@@ -266,20 +279,17 @@ async function startEngine(dir: string, plan: NodePlan): Promise<Docker> {
       '--default-address-pool',
       `base=${plan.pool},size=24`,
     ],
-    {
-      detached: true,
-      stdin: 'ignore',
-      stdout: { file: paths.log, append: true },
-      stderr: { file: paths.log, append: true },
-      reject: false,
-      cleanup: false,
-    },
+    { detached: true, stdio: ['ignore', log, log] },
   );
-  engine.unref();
+  closeSync(log);
   let exited = false;
-  void engine.then(() => {
+  engine.once('exit', () => {
     exited = true;
   });
+  engine.once('error', () => {
+    exited = true;
+  });
+  engine.unref();
   const docker = new Docker({ socketPath: paths.socket });
   try {
     await waitFor(

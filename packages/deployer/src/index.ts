@@ -79,3 +79,4 @@ export { ShellWordsError, splitShellWords } from './verbs/shell-words.js';
 export { parseSince, SinceError } from './log-since.js';
 export { ensureOverlayNetwork, imageUnavailable } from './docker/router-support.js';
 export { PRODUCTION_ROUTER, reachability, routeLabels, type RouterKind, type RouterSettings } from './routing.js';
+export { NodeOperations, SWARM_PORTS, type JoinCommand } from './node-operations.js';
