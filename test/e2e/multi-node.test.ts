@@ -17,7 +17,7 @@ services:
   web:
     build: .
     image: \${SWARMLET_REGISTRY}/\${APP_NAME}-web
-    command: ["httpd", "-f", "-p", "8080", "-h", "/www"]
+    command: ["httpd", "-f", "-v", "-p", "8080", "-h", "/www"]
     ports:
       - { target: 8080, published: ${APP_PORT}, protocol: tcp, mode: host }
     deploy:
@@ -90,7 +90,7 @@ describe('the platform on two nodes', () => {
       all: true,
       env: { GIT_SSH_COMMAND: `ssh ${sshOptions.join(' ')}` },
     });
-  /** What the app answers on `node`'s published port, asked from the manager's namespace. */
+  /** What the app answers on `node`'s published port (without the final newline), asked from the manager's namespace. */
   const answer = async (node: SwarmNode): Promise<string | undefined> => {
     const script = `fetch(process.argv[1]).then(async (r) => process.stdout.write(r.ok ? await r.text() : ''), () => {})`;
     const result = await nodes().manager.run(process.execPath, ['-e', script, `http://${node.address}:${APP_PORT}/`], {
@@ -244,7 +244,7 @@ describe('the platform on two nodes', () => {
     expect(pushed.all).toContain('-----> converge');
     expect(pushed.exitCode).toBe(0);
     expect(await runningOn(`${app}_web`)).toEqual([manager.name, worker.name]);
-    await servedEverywhere('version one\n');
+    await servedEverywhere('version one');
 
     const pulled = (await worker.docker.listImages()) as { RepoDigests?: string[] }[];
     expect(
@@ -262,6 +262,25 @@ describe('the platform on two nodes', () => {
       .split('\n')
       .filter((line) => line.includes(`/v2/${app}-web/manifests/`) && remote.test(line));
     expect(fromForwarder.length).toBeGreaterThan(0);
+
+    // status and logs see both nodes: each web task with its node, and lines from both (httpd -v logs requests).
+    const status = await ssh('status', app, '--json');
+    expect(status.exitCode).toBe(0);
+    const services = JSON.parse(status.stdout) as {
+      services: { service: string; tasks: { name: string; node: string; state: string }[] }[];
+    };
+    const web = services.services.find((service) => service.service === 'web');
+    const placed = (web?.tasks ?? []).filter((task) => task.state === 'running').map((task) => task.node);
+    expect(placed.sort()).toEqual([manager.name, worker.name]);
+    const lines = await waitFor(
+      'request lines from both web tasks',
+      async () => {
+        const read = await ssh('logs', app, 'web');
+        return /^web\.1 +\| /m.test(read.stdout) && /^web\.2 +\| /m.test(read.stdout) ? read : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 2_000 },
+    );
+    expect(lines.exitCode).toBe(0);
   }, 900_000);
 
   it('drains the worker: its tasks move to the manager while the app keeps answering; activate brings it back', async () => {
@@ -281,7 +300,7 @@ describe('the platform on two nodes', () => {
       { timeoutMs: 180_000 },
     );
     expect(await runningOn(`${app}_web`)).toEqual([manager.name]);
-    expect(await answer(manager)).toBe('version one\n');
+    expect(await answer(manager)).toBe('version one');
 
     expect((await ssh('nodes', 'activate', worker.name)).exitCode).toBe(0);
     await waitFor(
@@ -289,7 +308,7 @@ describe('the platform on two nodes', () => {
       async () => ((await runningOn(`${app}_web`)).length === 2 ? true : undefined),
       { timeoutMs: 180_000 },
     );
-    await servedEverywhere('version one\n');
+    await servedEverywhere('version one');
   }, 600_000);
 
   it('fails a version the worker cannot pull, naming the worker, while both nodes keep serving the previous one', async () => {
@@ -297,10 +316,35 @@ describe('the platform on two nodes', () => {
     // The worker's forwarder is pointed at nothing: its engine can no longer pull from 127.0.0.1:5000.
     const broken = await manager.run(
       'docker',
-      ['service', 'update', '--quiet', '--env-add', 'FORWARDER_UPSTREAM=tasks.nowhere:5000', 'forwarder_forwarder'],
+      [
+        'service',
+        'update',
+        '--detach',
+        '--quiet',
+        '--env-add',
+        'FORWARDER_UPSTREAM=tasks.nowhere:5000',
+        'forwarder_forwarder',
+      ],
       { reject: false, all: true },
     );
     expect(broken.exitCode).toBe(0);
+    await waitFor(
+      "the worker's forwarder to run with the broken upstream",
+      async () => {
+        const tasks = (await tasksOf('forwarder_forwarder')) as (TaskInfo & {
+          Spec?: { ContainerSpec?: { Env?: string[] } };
+        })[];
+        return tasks.some(
+          (task) =>
+            task.DesiredState === 'running' &&
+            task.Status.State === 'running' &&
+            task.Spec?.ContainerSpec?.Env?.includes('FORWARDER_UPSTREAM=tasks.nowhere:5000'),
+        )
+          ? true
+          : undefined;
+      },
+      { timeoutMs: 120_000 },
+    );
 
     await commitFiles(repo, { 'index.html': 'version two\n' }, 'version two');
     const pushed = await push();
@@ -308,7 +352,7 @@ describe('the platform on two nodes', () => {
     expect(pushed.all).toMatch(
       new RegExp(`Deploy failed: converge: service ${app}_web failed: .*on node ${worker.name}: `),
     );
-    await servedEverywhere('version one\n');
+    await servedEverywhere('version one');
 
     const restored = await manager.run(
       'docker',

@@ -392,10 +392,12 @@ export async function runPipeline(
     if (!converged.ok) {
       let error = `converge: service ${converged.service} failed: ${converged.reason}`;
       if (converged.rolledBack) error += '; the previous version was restored and serves again';
-      // Swarm rolls back only the failed service's update: the stack's other services this deploy changed, a task
-      // no node can run and new services that keep failing are undone here, so the previous version is what runs.
+      // Swarm rolls back only the failed service's update: the stack's other services this deploy updated, and one
+      // whose task no node can run, are rolled back here, so the previous version is what runs. Services new in
+      // this deploy are left as they are, for `logs` to say why they fail.
       stackDeployedSince = undefined;
-      throw new Error(`${error}; ${await undoStackDeploy(docker, request.app, since, limits, onLine)}`);
+      const undone = await undoStackDeploy(docker, request.app, since, limits, onLine, { keepCreated: true });
+      throw new Error(`${error}; ${undone}`);
     }
     const reached = reachability(compose, router);
     report.urls = reached.urls;
@@ -465,8 +467,8 @@ async function routePort(
 }
 
 /**
- * Rolls back what a stopped deploy's `docker stack deploy` changed, saying so on `onLine`, and answers one phrase
- * for the deploy's error: what runs now.
+ * Rolls back what a stopped or failed deploy's `docker stack deploy` changed (services it created stay with
+ * `keepCreated`), saying so on `onLine`, and answers one phrase for the deploy's error: what runs now.
  */
 async function undoStackDeploy(
   docker: Docker,
@@ -474,6 +476,7 @@ async function undoStackDeploy(
   since: Date,
   limits: DeployLimits,
   onLine: (line: string) => void,
+  { keepCreated = false } = {},
 ): Promise<string> {
   onLine('-----> rollback: docker stack deploy had run, undoing what it changed');
   try {
@@ -481,6 +484,7 @@ async function undoStackDeploy(
       since,
       timeoutMs: limits.convergeMs,
       callMs: limits.engineCallMs,
+      keepCreated,
     });
     const said = [
       undone.rolledBack.length ? `rolled back ${undone.rolledBack.join(', ')} to the previous version` : '',

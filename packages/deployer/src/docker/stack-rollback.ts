@@ -24,6 +24,8 @@ export interface RollbackOptions {
   callMs?: number;
   /** How often to look; default 250 ms. */
   intervalMs?: number;
+  /** Leave the services the deploy created (a failed first version stays for `logs`); default: remove them. */
+  keepCreated?: boolean;
 }
 
 interface ServiceInfo {
@@ -41,7 +43,7 @@ const ROLLING_BACK = new Set(['rollback_started', 'rollback_completed', 'rollbac
 /**
  * Undoes what a stopped deploy did to stack `stack` since `options.since`: every service it updated is rolled
  * back to its previous spec through the Engine's own rollback (`POST /services/{id}/update?rollback=previous`,
- * as `docker service rollback` does), every service it created is removed, and the rollbacks are waited for until
+ * as `docker service rollback` does), every service it created is removed (unless `keepCreated`), and the rollbacks are waited for until
  * swarm reports each completed, paused or the time-out passes. A service swarm already rolls back on its own is
  * left to it (a second rollback would bring the new version back). Services the deploy pruned are not brought
  * back. Never throws for one service: what could not be undone is in `failed`.
@@ -57,6 +59,7 @@ export async function rollBackStack(docker: Docker, stack: string, options: Roll
     const changedNow = (at: string | undefined) => at !== undefined && new Date(at) >= options.since;
     try {
       if (changedNow(service.CreatedAt)) {
+        if (options.keepCreated) continue;
         await limitedCall(limits, `remove ${name}`, () => docker.getService(service.ID).remove());
         done.removed.push(name);
       } else if (changedNow(service.UpdateStatus?.StartedAt) && ROLLING_BACK.has(service.UpdateStatus?.State ?? '')) {
