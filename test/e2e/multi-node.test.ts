@@ -350,8 +350,9 @@ describe('the platform on two nodes', () => {
     const pushed = await push();
     expect(pushed.exitCode).not.toBe(0);
     expect(pushed.all).toMatch(
-      new RegExp(`Deploy failed: converge: service ${app}_web failed: .*on node ${worker.name}: `),
+      new RegExp(`Deploy failed: converge: service ${app}_(web|idle) failed: .*on node ${worker.name}: No such image`),
     );
+    expect(pushed.all).toContain('the previous version was restored and serves again');
     await servedEverywhere('version one');
 
     const restored = await manager.run(

@@ -242,7 +242,8 @@ interface NodeInfo {
 function describeTaskFailure(tasks: TaskInfo[], hostnames: ReadonlyMap<string, string>): string | undefined {
   const last = tasks.sort((a, b) => (a.CreatedAt ?? '').localeCompare(b.CreatedAt ?? '')).at(-1);
   if (!last) return undefined;
-  const exit = last.Status?.ContainerStatus?.ExitCode;
+  // A rejected task's container never ran: its exit code (0) says nothing.
+  const exit = last.Status?.State === 'failed' ? last.Status.ContainerStatus?.ExitCode : undefined;
   const error = [last.Status?.Err ?? last.Status?.Message, exit !== undefined ? `exit code ${exit}` : undefined]
     .filter(Boolean)
     .join(', ');
