@@ -4,7 +4,12 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { NodeOperations } from '@swarmlet/deployer';
 import { ensureStandInImage, repoRoot, requireEngine, waitFor } from '../support/docker.js';
-import { startTwoNodeSwarm, type SwarmNode, type TwoNodeSwarm } from '../support/two-node-swarm.js';
+import {
+  startTwoNodeSwarm,
+  TWO_NODE_START_TIMEOUT_MS,
+  type SwarmNode,
+  type TwoNodeSwarm,
+} from '../support/two-node-swarm.js';
 
 interface NodeInfo {
   Spec: { Role: string; Labels?: Record<string, string> };
@@ -52,7 +57,7 @@ describe('install.sh --join', () => {
     expect(words.slice(0, 2)).toEqual(['sudo', './install.sh']);
     joinArgs = words.slice(2);
     token = printed.install.replace(/^.*--join (SWMTKN-[^@]+)@.*$/, '$1');
-  }, 300_000);
+  }, TWO_NODE_START_TIMEOUT_MS);
 
   afterAll(async () => {
     await swarm?.stop();
