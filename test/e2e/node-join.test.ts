@@ -36,6 +36,8 @@ describe('install.sh --join', () => {
   let swarm: TwoNodeSwarm | undefined;
   let joinArgs: string[] = [];
   let token = '';
+  let version = '';
+  let forwarder = '';
 
   const started = (): TwoNodeSwarm => {
     if (!swarm) throw new Error('the swarm did not start');
@@ -51,7 +53,9 @@ describe('install.sh --join', () => {
     swarm = await startTwoNodeSwarm(dir, { join: false });
     await swarm.load([busybox]);
     // The forwarder's real build is install.test.ts's business: a stand-in under its tag makes the join skip it.
-    await swarm.worker.docker.getImage(busybox).tag({ repo: 'swarmlet/forwarder', tag: await sourceVersion() });
+    version = await sourceVersion();
+    forwarder = `swarmlet/forwarder:${version}`;
+    await swarm.worker.docker.getImage(busybox).tag({ repo: 'swarmlet/forwarder', tag: version });
     const printed = await new NodeOperations(swarm.manager.docker).joinCommand('worker');
     const words = printed.install.split(' ');
     expect(words.slice(0, 2)).toEqual(['sudo', './install.sh']);
@@ -109,6 +113,21 @@ describe('install.sh --join', () => {
     }
     expect((await started().manager.docker.listNodes()) as unknown[]).toHaveLength(1);
   }, 180_000);
+
+  it('with --no-build, refuses before joining when the forwarder image is missing', async () => {
+    const { worker } = started();
+    await worker.docker.getImage(forwarder).remove({ noprune: true });
+    try {
+      const result = await installOn(worker, [...joinArgs, '--no-build']);
+      expect(result.exitCode).toBe(1);
+      expect(result.stderr.trim()).toBe(
+        `install.sh: step "check the image ${forwarder} (--no-build)" failed: ${forwarder} is not on this engine: build it from this commit elsewhere and docker load it, or run without --no-build`,
+      );
+      expect(await swarmState(worker)).toBe('inactive');
+    } finally {
+      await worker.docker.getImage('busybox:latest').tag({ repo: 'swarmlet/forwarder', tag: version });
+    }
+  }, 120_000);
 
   it('joins with the command the deployer prints: the manager sees it Ready, nothing else changes', async () => {
     const { manager, worker } = started();
