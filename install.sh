@@ -75,7 +75,7 @@ usage: install.sh [options]
   --uninstall [--purge]    remove the platform; --purge removes its data volumes too
   --join TOKEN@ADDR[:PORT] make this machine a node of an existing platform's swarm (the line that
                            `swarmlet nodes join-command` prints on a manager; PORT defaults to 2377);
-                           it takes --advertise-addr and no other option
+                           it takes --advertise-addr and --no-build (the forwarder's image is loaded already)
 EOF
 }
 
@@ -547,11 +547,13 @@ check_membership() {
   node_id=$(docker info --format '{{.Swarm.NodeID}}')
 }
 
+have_image() { docker image inspect "$1" >/dev/null 2>&1; }
+
 # Builds the registry forwarder's image (what lets this node pull from the platform's registry at 127.0.0.1:5000),
 # unless the engine has it already.
 prepare_forwarder_image() {
-  step "build the image swarmlet/forwarder:$version"
-  if docker image inspect "swarmlet/forwarder:$version" >/dev/null 2>&1; then
+  step "build the image swarmlet/forwarder:$version from $SOURCE_DIR"
+  if have_image "swarmlet/forwarder:$version"; then
     say "the image swarmlet/forwarder:$version is here already"
     return 0
   fi
@@ -574,6 +576,12 @@ join_node() {
   check_system
   check_manager_reachable
   ensure_docker
+  version=$(source_version)
+  if [ "$build" = false ]; then
+    step "check the image swarmlet/forwarder:$version (--no-build)"
+    have_image "swarmlet/forwarder:$version" ||
+      fail "swarmlet/forwarder:$version is not on this engine: build it from this commit elsewhere and docker load it, or run without --no-build"
+  fi
   if ! check_not_in_a_swarm; then
     current_step=''
     say "this engine is already a node of the swarm at $join_host:$join_port: nothing to do"
@@ -581,7 +589,6 @@ join_node() {
   fi
   join_swarm
   check_membership
-  version=$(source_version)
   prepare_forwarder_image
   current_step=''
   print_node_summary

@@ -4,7 +4,12 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { NodeOperations } from '@swarmlet/deployer';
 import { ensureStandInImage, repoRoot, requireEngine, waitFor } from '../support/docker.js';
-import { startTwoNodeSwarm, type SwarmNode, type TwoNodeSwarm } from '../support/two-node-swarm.js';
+import {
+  startTwoNodeSwarm,
+  TWO_NODE_START_TIMEOUT_MS,
+  type SwarmNode,
+  type TwoNodeSwarm,
+} from '../support/two-node-swarm.js';
 
 interface NodeInfo {
   Spec: { Role: string; Labels?: Record<string, string> };
@@ -31,6 +36,8 @@ describe('install.sh --join', () => {
   let swarm: TwoNodeSwarm | undefined;
   let joinArgs: string[] = [];
   let token = '';
+  let version = '';
+  let forwarder = '';
 
   const started = (): TwoNodeSwarm => {
     if (!swarm) throw new Error('the swarm did not start');
@@ -46,13 +53,15 @@ describe('install.sh --join', () => {
     swarm = await startTwoNodeSwarm(dir, { join: false });
     await swarm.load([busybox]);
     // The forwarder's real build is install.test.ts's business: a stand-in under its tag makes the join skip it.
-    await swarm.worker.docker.getImage(busybox).tag({ repo: 'swarmlet/forwarder', tag: await sourceVersion() });
+    version = await sourceVersion();
+    forwarder = `swarmlet/forwarder:${version}`;
+    await swarm.worker.docker.getImage(busybox).tag({ repo: 'swarmlet/forwarder', tag: version });
     const printed = await new NodeOperations(swarm.manager.docker).joinCommand('worker');
     const words = printed.install.split(' ');
     expect(words.slice(0, 2)).toEqual(['sudo', './install.sh']);
     joinArgs = words.slice(2);
     token = printed.install.replace(/^.*--join (SWMTKN-[^@]+)@.*$/, '$1');
-  }, 300_000);
+  }, TWO_NODE_START_TIMEOUT_MS);
 
   afterAll(async () => {
     await swarm?.stop();
@@ -104,6 +113,21 @@ describe('install.sh --join', () => {
     }
     expect((await started().manager.docker.listNodes()) as unknown[]).toHaveLength(1);
   }, 180_000);
+
+  it('with --no-build, refuses before joining when the forwarder image is missing', async () => {
+    const { worker } = started();
+    await worker.docker.getImage(forwarder).remove({ noprune: true });
+    try {
+      const result = await installOn(worker, [...joinArgs, '--no-build']);
+      expect(result.exitCode).toBe(1);
+      expect(result.stderr.trim()).toBe(
+        `install.sh: step "check the image ${forwarder} (--no-build)" failed: ${forwarder} is not on this engine: build it from this commit elsewhere and docker load it, or run without --no-build`,
+      );
+      expect(await swarmState(worker)).toBe('inactive');
+    } finally {
+      await worker.docker.getImage('busybox:latest').tag({ repo: 'swarmlet/forwarder', tag: version });
+    }
+  }, 120_000);
 
   it('joins with the command the deployer prints: the manager sees it Ready, nothing else changes', async () => {
     const { manager, worker } = started();

@@ -2,7 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureStandInImage, requireEngine, waitFor } from '../support/docker.js';
-import { startTwoNodeSwarm, twoNodeSwarmLeftovers, type TwoNodeSwarm } from '../support/two-node-swarm.js';
+import {
+  startTwoNodeSwarm,
+  TWO_NODE_START_TIMEOUT_MS,
+  twoNodeSwarmLeftovers,
+  type TwoNodeSwarm,
+} from '../support/two-node-swarm.js';
 
 interface TaskInfo {
   NodeID: string;
@@ -25,7 +30,7 @@ describe('two-node swarm (test support)', () => {
     const busybox = await ensureStandInImage(await requireEngine(), 'busybox');
     swarm = await startTwoNodeSwarm(dir);
     await swarm.load([busybox]);
-  }, 300_000);
+  }, TWO_NODE_START_TIMEOUT_MS);
 
   afterAll(async () => {
     await swarm?.stop();

@@ -94,6 +94,13 @@ const WORKER: NodePlan = {
   pool: '10.98.80.0/20',
 };
 const SWARM_POOL = '10.98.96.0/20';
+/** How long {@link startTwoNodeSwarm} waits for another test file's two-node swarm to be stopped. */
+const LOCK_WAIT_MS = 30 * 60_000;
+/**
+ * The time a test's hook should give {@link startTwoNodeSwarm}: the wait for the machine-wide lock (another file's
+ * two-node swarm may be running) and the start itself.
+ */
+export const TWO_NODE_START_TIMEOUT_MS = LOCK_WAIT_MS + 5 * 60_000;
 const SWARM_PORT = 2377;
 const REQUIRED_PROGRAMS = ['ip', 'nsenter', 'unshare', 'dockerd', 'docker'] as const;
 
@@ -351,26 +358,31 @@ export async function joinWorker(manager: SwarmNode, worker: SwarmNode): Promise
  */
 export async function startTwoNodeSwarm(dir: string, { join: joinTheWorker = true } = {}): Promise<TwoNodeSwarm> {
   requireRootAndTools();
-  const release = await lockTwoNodeSwarm();
+  const release = await lockTwoNodeSwarm(LOCK_WAIT_MS);
+  const nodes: SwarmNode[] = [];
   let stopped = false;
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
-    for (const node of nodes) await node.docker.swarmLeave({ force: true }).catch(() => undefined);
-    const roots = [
-      ...(await clearNode(WORKER, nodePaths(dir, WORKER).pidfile)),
-      ...(await clearNode(MANAGER, nodePaths(dir, MANAGER).pidfile)),
-    ];
-    await unmountUnder([dir]);
-    for (const root of roots) rmSync(root, { recursive: true, force: true });
-    for (const plan of [MANAGER, WORKER]) {
-      const paths = nodePaths(dir, plan);
-      rmSync(paths.home, { recursive: true, force: true });
-      rmSync(paths.socket, { force: true });
+    try {
+      for (const node of nodes) await node.docker.swarmLeave({ force: true }).catch(() => undefined);
+      const roots = [
+        ...(await clearNode(WORKER, nodePaths(dir, WORKER).pidfile)),
+        ...(await clearNode(MANAGER, nodePaths(dir, MANAGER).pidfile)),
+      ];
+      await unmountUnder([dir]);
+      for (const root of roots) rmSync(root, { recursive: true, force: true });
+      for (const plan of [MANAGER, WORKER]) {
+        const paths = nodePaths(dir, plan);
+        rmSync(paths.home, { recursive: true, force: true });
+        rmSync(paths.socket, { force: true });
+      }
+    } catch (error) {
+      console.warn(`the two-node swarm under ${dir} did not stop cleanly: ${(error as Error).message}`);
+    } finally {
+      release();
     }
-    release();
   };
-  const nodes: SwarmNode[] = [];
   try {
     for (const plan of [WORKER, MANAGER]) {
       const leftovers = await clearNode(plan, nodePaths(dir, plan).pidfile);
@@ -395,9 +407,7 @@ export async function startTwoNodeSwarm(dir: string, { join: joinTheWorker = tru
       try {
         await execa('docker', ['save', '-o', archive, ...images]);
         await Promise.all(
-          into.map((node) =>
-            execa('docker', ['-H', `unix://${node.socket}`, 'load', '-q', '-i', archive]),
-          ),
+          into.map((node) => execa('docker', ['-H', `unix://${node.socket}`, 'load', '-q', '-i', archive])),
         );
       } finally {
         rmSync(archive, { force: true });
@@ -410,7 +420,10 @@ export async function startTwoNodeSwarm(dir: string, { join: joinTheWorker = tru
   }
 }
 
-/** Whether any process still runs in one of the two nodes' namespaces or with `dir` on its command line. */
+/**
+ * What a two-node swarm started on `dir` left behind: the nodes' network namespaces and the processes with `dir`
+ * on their command line (its engines, their containerd and shims), one line each; empty when nothing is left.
+ */
 export function twoNodeSwarmLeftovers(dir: string): string[] {
   const found: string[] = [];
   for (const plan of [MANAGER, WORKER]) {
