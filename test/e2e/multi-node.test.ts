@@ -4,7 +4,12 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { ensureStandInImage, localCaCertificates, repoRoot, requireEngine, waitFor } from '../support/docker.js';
 import { commitFiles, gitIn } from '../support/git.js';
-import { startTwoNodeSwarm, type SwarmNode, type TwoNodeSwarm } from '../support/two-node-swarm.js';
+import {
+  startTwoNodeSwarm,
+  TWO_NODE_START_TIMEOUT_MS,
+  type SwarmNode,
+  type TwoNodeSwarm,
+} from '../support/two-node-swarm.js';
 
 const SSH_PORT = 2222;
 const APP_PORT = 18080;
@@ -161,7 +166,8 @@ describe('the platform on two nodes', () => {
     mkdirSync(repo);
     await gitIn(repo, ['init', '--quiet', '--initial-branch', 'master']);
     await gitIn(repo, ['remote', 'add', 'origin', `git@127.0.0.1:${app}`]);
-  }, 1_200_000);
+    // The image builds, then the wait for the two-node swarm's lock and its start.
+  }, TWO_NODE_START_TIMEOUT_MS + 900_000);
 
   afterAll(async () => {
     await swarm?.stop();
