@@ -2,12 +2,15 @@
 import { chmod, mkdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
-import { closeServer, createLogger, listen, runMain, untilSignal } from '@swarmlet/common';
+import { closeServer, createLogger, listen, loadHtpasswd, LoginThrottle, runMain, untilSignal } from '@swarmlet/common';
 import { createAgentApp } from './agent.js';
 import { AppOperations } from './app-operations.js';
 import { loadAgentConfig, type AgentConfig } from './config.js';
 import { Deployer } from './deployer.js';
 import { NodeOperations } from './node-operations.js';
+import { RegistryCatalog } from './registry-catalog.js';
+import { SessionStore } from './dashboard/sessions.js';
+import type { SessionAuth } from './dashboard/session-auth.js';
 import { writeDockerConfig } from './docker/credentials.js';
 import { connectEngine } from './docker/engine.js';
 import { canConfineEntrypoints, EntrypointUsers } from './environment/entrypoint-users.js';
@@ -75,14 +78,32 @@ runMain('swarmlet-deployer', async (argv) => {
     rootDomain: config.rootDomain,
   });
   if (!token) log.warn('SWARMLET_AGENT_TOKEN_FILE is not set: the deploy API (/v1) is off');
-  const server = createServer(
-    createAgentApp(docker, { deployer, operations, nodes: new NodeOperations(docker) }, token).callback(),
-  );
-  log.info({ port: await listen(server, config.listen), registry: config.registry }, 'deployer agent listening');
+  const dashboard = dashboardAuth(config);
+  if (!dashboard) log.warn('SWARMLET_HTPASSWD_FILE is not set: the web dashboard is off');
+  const services = {
+    deployer,
+    operations,
+    nodes: new NodeOperations(docker),
+    catalog: new RegistryCatalog(config.registry, registryAuth),
+  };
+  const server = createServer(createAgentApp(docker, services, token, dashboard).callback());
+  const port = await listen(server, config.listen);
+  log.info({ port, registry: config.registry, dashboard: dashboard !== undefined }, 'deployer agent listening');
   log.info({ signal: await untilSignal() }, 'stopping');
   await closeServer(server);
   return 0;
 });
+
+/** The dashboard's sign-in: the htpasswd file's users, 5 failed sign-ins per address and user, then one a minute. */
+function dashboardAuth(config: AgentConfig): SessionAuth | undefined {
+  if (config.htpasswdFile === undefined) return undefined;
+  return {
+    htpasswd: loadHtpasswd(config.htpasswdFile, { setting: 'SWARMLET_HTPASSWD_FILE', maxConcurrentChecks: 2 }),
+    sessions: new SessionStore(),
+    throttle: new LoginThrottle({ burst: 5, addressBurst: 20, refillMs: 60_000 }),
+    behindProxy: config.behindProxy,
+  };
+}
 
 async function readRegistryAuth(config: AgentConfig): Promise<RegistryAuth | undefined> {
   if (!config.registryUsername || !config.registryPasswordFile) return undefined;
