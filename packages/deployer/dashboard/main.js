@@ -45,4 +45,6 @@ function Dashboard() {
   `;
 }
 
-render(html`<${Dashboard} />`, document.getElementById('root'));
+const root = document.getElementById('root');
+root.textContent = '';
+render(html`<${Dashboard} />`, root);

@@ -47,8 +47,13 @@ export class RegistryCatalog {
 
   /** Every repository with its tags, by name. @throws Error naming the registry's answer when it refuses. */
   async repositories(): Promise<RegistryRepository[]> {
-    const catalog = (await this.json('/v2/_catalog?n=10000')) as { repositories?: string[] | null };
-    const names = (catalog.repositories ?? []).sort();
+    const names: string[] = [];
+    for (let page: string | undefined = '/v2/_catalog?n=1000'; page !== undefined; ) {
+      const response = await this.get(page);
+      names.push(...(((await response.json()) as { repositories?: string[] | null }).repositories ?? []));
+      page = /<([^>]+)>;\s*rel="next"/.exec(response.headers.get('link') ?? '')?.[1];
+    }
+    names.sort();
     const repositories: RegistryRepository[] = [];
     for (const name of names) repositories.push(await this.repository(name));
     return repositories;
@@ -68,7 +73,9 @@ export class RegistryCatalog {
   }
 
   private async repository(name: string): Promise<RegistryRepository> {
-    const listing = (await this.json(`/v2/${name}/tags/list?n=10000`).catch(() => ({}))) as { tags?: string[] | null };
+    const listing = (await this.get(`/v2/${name}/tags/list?n=10000`)
+      .then((response) => response.json())
+      .catch(() => ({}))) as { tags?: string[] | null };
     const blobs = new Map<string, number>();
     const tags: RegistryTag[] = [];
     for (const tag of (listing.tags ?? []).sort()) {
@@ -110,10 +117,10 @@ export class RegistryCatalog {
     };
   }
 
-  private async json(path: string): Promise<unknown> {
+  private async get(path: string): Promise<Response> {
     const response = await fetch(`http://${this.registry}${path}`, { headers: this.headers() });
     if (!response.ok) throw new Error(`the registry at ${this.registry} answered HTTP ${response.status} to ${path}`);
-    return response.json();
+    return response;
   }
 
   private headers(): Record<string, string> {

@@ -215,7 +215,7 @@ function Actions({ app, status, deploys, busy, act }) {
       }}
     >
       <label
-        >Type <code>${app}</code> to destroy it
+        ><span>Type <code>${app}</code> to destroy it</span>
         <input
           value=${confirm}
           onInput=${(event) => setConfirm(event.currentTarget.value)}

@@ -48,7 +48,7 @@ function assetTable(): Map<string, string> {
   }
   table.set('vendor/preact.js', require.resolve('preact'));
   table.set('vendor/preact-hooks.js', require.resolve('preact/hooks'));
-  table.set('vendor/htm.js', join(dirname(require.resolve('htm/package.json')), 'dist/htm.module.js'));
+  table.set('vendor/htm.js', join(dirname(require.resolve('htm')), 'htm.module.js'));
   return table;
 }
 
