@@ -80,7 +80,9 @@ describe('the dashboard sign-in, sessions and CSRF protection', () => {
     const answer = await signIn('admin', PASSWORD, { 'X-Forwarded-For': forwardedFor });
     expect(answer.status).toBe(303);
     const cookie = (answer.headers['set-cookie'] as unknown as string[])[0] ?? '';
-    const page = await request(server).get('/').set('Cookie', cookie.split(';')[0] ?? '');
+    const page = await request(server)
+      .get('/')
+      .set('Cookie', cookie.split(';')[0] ?? '');
     const csrf = /name="csrf-token" content="([^"]+)"/.exec(page.text)?.[1] ?? '';
     return { cookie: cookie.split(';')[0] ?? '', csrf, setCookie: cookie };
   };
@@ -154,7 +156,7 @@ describe('the dashboard sign-in, sessions and CSRF protection', () => {
         .send({ set: { GREETING: 'hello' }, deploy: false });
     const missing = await change();
     expect(missing.status).toBe(403);
-    expect(missing.body.error).toContain('X-CSRF-Token');
+    expect((missing.body as { error: string }).error).toContain('X-CSRF-Token');
     expect((await change().set('X-CSRF-Token', `${csrf.slice(1)}x`)).status).toBe(403);
     const crossSite = await change().set('X-CSRF-Token', csrf).set('Sec-Fetch-Site', 'cross-site');
     expect(crossSite.status).toBe(403);
