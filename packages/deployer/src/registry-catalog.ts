@@ -48,7 +48,7 @@ export class RegistryCatalog {
   /** Every repository with its tags, by name. @throws Error naming the registry's answer when it refuses. */
   async repositories(): Promise<RegistryRepository[]> {
     const names: string[] = [];
-    for (let page: string | undefined = '/v2/_catalog?n=1000'; page !== undefined; ) {
+    for (let page: string | undefined = '/v2/_catalog?n=1000'; page !== undefined;) {
       const response = await this.get(page);
       names.push(...(((await response.json()) as { repositories?: string[] | null }).repositories ?? []));
       page = /<([^>]+)>;\s*rel="next"/.exec(response.headers.get('link') ?? '')?.[1];
