@@ -119,12 +119,12 @@ describe('the web dashboard in a real browser', () => {
   }, 180_000);
 
   it('sends every page to sign-in without a session, and the API answers 401', async () => {
-    for (const path of ['/', `/apps/${app}`, '/registry', '/nodes']) {
+    for (const path of ['/', `/apps/${app}`, '/registry', '/nodes', '/keys']) {
       await page.goto(`${base}${path}`);
       expect(new URL(page.url()).pathname).toBe('/signin');
       expect(new URL(page.url()).searchParams.get('next')).toBe(path);
     }
-    for (const path of ['/api/v1/apps', `/api/v1/apps/${app}/config?reveal=1`, '/api/v1/registry']) {
+    for (const path of ['/api/v1/apps', `/api/v1/apps/${app}/config?reveal=1`, '/api/v1/registry', '/api/v1/keys']) {
       expect((await fetch(`${base}${path}`)).status).toBe(401);
     }
     await screenshots('signin', (target) => target.getByRole('button', { name: 'Sign in' }).waitFor());
@@ -239,6 +239,28 @@ describe('the web dashboard in a real browser', () => {
     await page.getByRole('link', { name: 'Nodes' }).click();
     await page.getByRole('cell', { name: 'manager (leader)' }).waitFor();
     await screenshots('nodes', (target) => target.getByRole('cell', { name: 'manager (leader)' }).waitFor());
+  }, 60_000);
+
+  it('adds a deployer key on the keys page, lists it with its role, and removes it', async () => {
+    const keyFile = join(work, 'id_dashboard');
+    await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'ignored', '-f', keyFile]);
+    const publicKey = readFileSync(`${keyFile}.pub`, 'utf8').trim();
+    await page.getByRole('link', { name: 'Keys' }).click();
+    await page.locator('tr[data-key="pusher"]').waitFor();
+    await page.locator('textarea[name="key"]').fill(publicKey);
+    await page.locator('input[name="comment"]').fill('from-the-dashboard');
+    await page.locator('input[name="apps"]').fill(app);
+    await page.getByRole('button', { name: 'Add key' }).click();
+    const row = page.locator('tr[data-key="from-the-dashboard"]');
+    await row.waitFor();
+    expect(await row.textContent()).toContain(`deployer of ${app}`);
+    expect(readFileSync(join(work, 'authorized_keys'), 'utf8')).toContain(publicKey.split(' ')[1]);
+    await screenshots('keys', (target) => target.locator('tr[data-key="from-the-dashboard"]').waitFor());
+    await row.getByRole('button', { name: 'Remove' }).click();
+    await row.getByRole('button', { name: 'Really remove' }).click();
+    await row.waitFor({ state: 'detached' });
+    expect(readFileSync(join(work, 'authorized_keys'), 'utf8')).not.toContain(publicKey.split(' ')[1]);
+    await page.locator('tr[data-key="pusher"]').waitFor();
   }, 60_000);
 
   it('refuses a cross-site POST: a form on another site, and a request with a foreign Origin', async () => {

@@ -1,7 +1,7 @@
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '@swarmlet/common';
-import { ensureToken, freeLoopbackPort, packageMain, startPart, superviseParts } from './processes.js';
+import { CLI_MAIN, ensureToken, freeLoopbackPort, packageMain, startPart, superviseParts } from './processes.js';
 import type { PlatformSettings } from './settings.js';
 
 /** Receivers wait this long for the SSH port while the task they replace drains its pushes. */
@@ -26,7 +26,8 @@ export async function platform(settings: PlatformSettings, log: Logger): Promise
   await writeFile(noted, agentUrl);
   await rename(noted, join(settings.runDir, AGENT_URL_FILE));
   const parts = [
-    startPart('deployer', packageMain('@swarmlet/deployer'), ['serve'], {
+    startPart('deployer', CLI_MAIN, ['agent'], {
+      SWARMLET_AUTHORIZED_KEYS: settings.authorizedKeys,
       SWARMLET_AGENT_ADDR: agentUrl.slice('http://'.length),
       SWARMLET_AGENT_TOKEN_FILE: tokenFile,
       SWARMLET_DATA_DIR: join(settings.dataDir, 'deployer'),

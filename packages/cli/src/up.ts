@@ -4,7 +4,7 @@ import type { Logger } from '@swarmlet/common';
 import { connectEngine, ensureOverlayNetwork, ensureSwarm } from '@swarmlet/deployer';
 import { startLocalRouter } from './local-router.js';
 import { ensurePlatformUser, type PlatformUser } from './platform-user.js';
-import { BUNDLED_STACKS_DIR, ensureToken, packageMain, startPart, superviseParts } from './processes.js';
+import { BUNDLED_STACKS_DIR, CLI_MAIN, ensureToken, packageMain, startPart, superviseParts } from './processes.js';
 import type { UpSettings } from './settings.js';
 
 /**
@@ -47,7 +47,8 @@ export async function up(settings: UpSettings, log: Logger): Promise<number> {
       REGISTRY_STORAGE_MAINTENANCE_GARBAGECOLLECT_ENABLED: 'true',
       REGISTRY_STORAGE_MAINTENANCE_GARBAGECOLLECT_DELETEUNTAGGED: 'true',
     }),
-    startPart('deployer', packageMain('@swarmlet/deployer'), ['serve'], {
+    startPart('deployer', CLI_MAIN, ['agent'], {
+      SWARMLET_AUTHORIZED_KEYS: settings.authorizedKeys,
       SWARMLET_AGENT_ADDR: `127.0.0.1:${settings.agentPort}`,
       SWARMLET_AGENT_TOKEN_FILE: tokenFile,
       SWARMLET_DATA_DIR: join(settings.dataDir, 'deployer'),

@@ -6,6 +6,7 @@ import { AppsPage } from './pages/apps.js';
 import { AppPage } from './pages/app.js';
 import { RegistryPage } from './pages/registry.js';
 import { NodesPage } from './pages/nodes.js';
+import { KeysPage } from './pages/keys.js';
 
 function route(path) {
   if (path === '/' || path === '/apps') return { page: AppsPage, title: 'Apps', section: 'apps' };
@@ -13,6 +14,7 @@ function route(path) {
   if (app) return { page: AppPage, props: { app }, title: app, section: 'apps' };
   if (path === '/registry') return { page: RegistryPage, title: 'Registry', section: 'registry' };
   if (path === '/nodes') return { page: NodesPage, title: 'Nodes', section: 'nodes' };
+  if (path === '/keys') return { page: KeysPage, title: 'Keys', section: 'keys' };
   return { page: NotFound, title: 'Not found' };
 }
 
@@ -37,7 +39,7 @@ function Dashboard() {
     <header class="top">
       <${Link} href="/" class="brand">Swarmlet</${Link}>
       <nav aria-label="Sections">${nav('/', 'Apps', 'apps')} ${nav('/registry', 'Registry', 'registry')}
-        ${nav('/nodes', 'Nodes', 'nodes')}</nav>
+        ${nav('/nodes', 'Nodes', 'nodes')} ${nav('/keys', 'Keys', 'keys')}</nav>
       <span class="who">${user}</span>
       <button type="button" class="quiet" onClick=${() => void signOut()}>Sign out</button>
     </header>

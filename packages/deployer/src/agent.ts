@@ -10,6 +10,7 @@ import { shellPage } from './dashboard/shell-page.js';
 import { routeDashboardData } from './dashboard-routes.js';
 import type { Deployer } from './deployer.js';
 import { describeEngine } from './docker/engine.js';
+import { routeKeys, type KeysDoor } from './key-routes.js';
 import { NoSuchNodeError } from './docker/nodes.js';
 import type { NodeOperations } from './node-operations.js';
 import { routeNodeVerbs } from './node-routes.js';
@@ -22,13 +23,15 @@ export interface AgentServices {
   nodes?: NodeOperations;
   /** The platform registry's contents, for `/registry`. */
   catalog?: RegistryCatalog;
+  /** The receiver's keys command, for `/keys`. */
+  keys?: KeysDoor;
 }
 
 /**
  * The deployer agent's HTTP API, for the receiver, the CLI, the dashboard and webhooks. `GET /health` is open:
  * 200 with the engine's status, 503 with the reason when the engine does not answer. Everything under `/v1` needs
- * `Authorization: Bearer <token>` (401 otherwise); its routes are listed in `agent-routes.ts`, `node-routes.ts`
- * and `dashboard-routes.ts`. Errors are `{"error": "…"}`: 404 for an unknown app, 400 for other refused input,
+ * `Authorization: Bearer <token>` (401 otherwise); its routes are listed in `agent-routes.ts`, `node-routes.ts`,
+ * `dashboard-routes.ts` and `key-routes.ts`. Errors are `{"error": "…"}`: 404 for an unknown app, 400 for other refused input,
  * and nothing has changed then.
  *
  * Given `dashboard` (and the services), the agent also serves the web dashboard: `/signin` and `/signout` (see
@@ -84,6 +87,7 @@ function routeApi(api: Router, services: AgentServices): void {
   routeAppVerbs(api, services.deployer, services.operations);
   if (services.nodes) routeNodeVerbs(api, services.nodes);
   if (services.catalog) routeDashboardData(api, services.deployer, services.operations, services.catalog);
+  if (services.keys) routeKeys(api, services.keys);
 }
 
 async function answerErrors(ctx: Context, next: Next): Promise<void> {
