@@ -193,8 +193,10 @@ describe('the web dashboard in a real browser', () => {
     await page.locator('.deployed-commit', { hasText: firstCommit.slice(0, 12) }).waitFor({ timeout: 60_000 });
   }, 300_000);
 
-  it('shows any deploy’s log from the history', async () => {
+  it('shows any deploy’s log from the history, and who started each', async () => {
     const history = page.locator('article', { has: page.getByRole('heading', { name: 'Deploys' }) });
+    await history.getByText('rollback by admin (dashboard)').waitFor();
+    await history.getByText('config by admin (dashboard)').waitFor();
     await history
       .locator('tr', { hasText: secondCommit.slice(0, 12) })
       .first()
@@ -297,6 +299,24 @@ describe('the web dashboard in a real browser', () => {
     };
     expect(after.deploys).toHaveLength(before.deploys.length);
   }, 60_000);
+
+  it('restarts the app, then destroys it only once its name is typed', async () => {
+    await page.goto(`${base}/apps/${app}`);
+    await page.getByRole('button', { name: 'Restart' }).click();
+    expect(await actionDone()).toBe('ok');
+    const destroy = page.getByRole('button', { name: 'Destroy' });
+    expect(await destroy.isDisabled()).toBe(true);
+    await page.locator('input[name="destroy-confirm"]').fill(app.slice(0, -1));
+    expect(await destroy.isDisabled()).toBe(true);
+    await page.locator('input[name="destroy-confirm"]').fill(app);
+    await destroy.click();
+    await page.getByRole('heading', { name: 'Apps' }).waitFor({ timeout: 180_000 });
+    await waitFor('the app to be gone from the apps page', async () =>
+      (await page.getByRole('link', { name: app, exact: true }).count()) === 0 ? true : undefined,
+    );
+    const deploys = await page.request.get(`${base}/api/v1/apps/${app}/deploys`);
+    expect(deploys.status()).toBe(404);
+  }, 240_000);
 
   it('signs out: the pages send to sign-in again', async () => {
     await page.goto(`${base}/`);

@@ -10,7 +10,7 @@ const SSH_PORT_WAIT_SECONDS = 3600;
 const AGENT_URL_FILE = 'agent-url';
 
 /**
- * `swarmlet platform`, the deployer image's command: runs the deployer agent and the git receiver as children of
+ * `swarmlet platform`, the deployer image's command: runs the deployer agent (`swarmlet agent`) and the git receiver as children of
  * this process, their data directory closed to other users. The agent listens on a free loopback port (so a new task on the host network can start beside the
  * old one it replaces) and its URL is noted in the run directory for `swarmlet health`; the receiver seeds the
  * core repositories, and while the SSH port is still held by the task it replaces it waits for it. SIGTERM lets

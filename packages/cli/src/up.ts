@@ -9,7 +9,8 @@ import type { UpSettings } from './settings.js';
 
 /**
  * Runs the platform from source on this machine: checks the Docker engine and initialises a swarm when none is
- * active, then starts the registry, the deployer agent and the git receiver as child processes of this one, wired
+ * active, then starts the registry, the deployer agent (as `swarmlet agent`, with the keys door) and the git
+ * receiver as child processes of this one, wired
  * together (the agent's token is made once and kept in the data directory, which is closed to other users; the
  * receiver seeds the core repositories from the repository's `stacks/`). Makes the Traefik network and runs the
  * local router when its image can be had (see `local-router.ts`). Makes the platform user the dashboard signs in

@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { addressKey, type Htpasswd, type LoginThrottle } from '@swarmlet/common';
 import type { Context, Next } from 'koa';
+import { ACTOR_HEADER } from '../deploy-stream.js';
 import type { Session, SessionStore } from './sessions.js';
 import { signInPage } from './signin-page.js';
 
@@ -35,6 +36,7 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  * one, an `api` request answers 401 `{error}`, a page request a 303 to `/signin?next=<path>`. A changing request
  * (not GET or HEAD) must also come from the dashboard's own origin (`Sec-Fetch-Site` and `Origin`, when the browser
  * sends them) and carry the session's token in {@link CSRF_HEADER}; otherwise it answers 403 and nothing runs.
+ * Who asks ({@link ACTOR_HEADER}, kept in deploy records) is set to `<user> (dashboard)`, whatever the client sent.
  */
 export function requireSession(auth: SessionAuth, kind: 'api' | 'page') {
   return async (ctx: Context, next: Next): Promise<void> => {
@@ -58,6 +60,7 @@ export function requireSession(auth: SessionAuth, kind: 'api' | 'page') {
       }
     }
     (ctx.state as SessionState).session = session;
+    ctx.req.headers[ACTOR_HEADER.toLowerCase()] = `${session.user} (dashboard)`;
     await next();
   };
 }
