@@ -12,6 +12,7 @@ export function AppPage({ app }) {
   const [live, setLive] = useState(undefined);
   const [output, setOutput] = useState(undefined);
   const [busy, setBusy] = useState(false);
+  const acting = useRef(false);
   const refresh = () =>
     Promise.all([getJson(`/apps/${app}`), getJson(`/apps/${app}/deploys`)]).then(([state, history]) => {
       setStatus(state);
@@ -38,7 +39,9 @@ export function AppPage({ app }) {
       setLive((current) => (current?.deploy.id === id ? { ...current, ended } : current));
       void refresh();
     });
-    const timer = setInterval(refresh, 10000);
+    const timer = setInterval(() => {
+      if (!acting.current) void refresh();
+    }, 10000);
     return () => {
       events.close();
       clearInterval(timer);
@@ -46,6 +49,7 @@ export function AppPage({ app }) {
   }, [app]);
 
   const act = async (title, method, path, body) => {
+    acting.current = true;
     setBusy(true);
     const lines = [];
     setOutput({ title, lines: [] });
@@ -55,13 +59,16 @@ export function AppPage({ app }) {
         setOutput({ title, lines: [...lines] });
       });
       setOutput({ title, lines: [...lines], result });
-      if (method === 'DELETE' && result.ok) location.assign('/');
+      if (method === 'DELETE' && result.ok) {
+        location.assign('/');
+        return;
+      }
     } catch (failure) {
       setOutput({ title, lines, result: { ok: false, error: failure.message } });
-    } finally {
-      setBusy(false);
-      void refresh();
     }
+    acting.current = false;
+    setBusy(false);
+    void refresh();
   };
 
   if (error && !status)
