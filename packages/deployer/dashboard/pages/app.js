@@ -39,6 +39,10 @@ export function AppPage({ app }) {
       setLive((current) => (current?.deploy.id === id ? { ...current, ended } : current));
       void refresh();
     });
+    events.addEventListener('error', () => {
+      // closed for good (a 401 once the session ended, say): reading the app again tells why, or signs in again
+      if (events.readyState === EventSource.CLOSED) void refresh();
+    });
     const timer = setInterval(() => {
       if (!acting.current) void refresh();
     }, 10000);
