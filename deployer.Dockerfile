@@ -52,6 +52,7 @@ WORKDIR /app
 COPY --from=runtime-dependencies /build ./
 COPY --from=build /build/packages/common/dist packages/common/dist
 COPY --from=build /build/packages/deployer/dist packages/deployer/dist
+COPY packages/deployer/dashboard packages/deployer/dashboard
 COPY --from=build /build/packages/receiver/dist packages/receiver/dist
 COPY --from=build /build/packages/cli/dist packages/cli/dist
 COPY stacks stacks

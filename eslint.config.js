@@ -23,4 +23,28 @@ export default tseslint.config(
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
   },
+  {
+    // The dashboard's front end runs in the browser.
+    files: ['packages/deployer/dashboard/**/*.js'],
+    languageOptions: {
+      globals: Object.fromEntries(
+        [
+          'AbortController',
+          'EventSource',
+          'PopStateEvent',
+          'TextDecoder',
+          'URLSearchParams',
+          'addEventListener',
+          'clearInterval',
+          'dispatchEvent',
+          'document',
+          'fetch',
+          'history',
+          'location',
+          'removeEventListener',
+          'setInterval',
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
 );

@@ -20,6 +20,7 @@ test_packages=(
   curl file ca-certificates iproute2 procps util-linux
   shellcheck      # install.sh and the scripts stay shellcheck-clean
   wrk             # HTTP load for the benchmarks
+  chromium        # the dashboard's browser tests (driven by playwright-core; never a downloaded browser)
 )
 if [ $# -gt 0 ]; then packages=("$@"); else packages=("${test_packages[@]}"); fi
 

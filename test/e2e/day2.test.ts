@@ -222,7 +222,7 @@ describe('operating an app over SSH and with the CLI', () => {
   }, 300_000);
 
   it('logs -f shows a line written after the follow began, and hanging up leaves nothing behind', async () => {
-    const agentPid = await childPid(platform.process.pid ?? 0, 'packages/deployer/dist/main.js');
+    const agentPid = await childPid(platform.process.pid ?? 0, 'packages/cli/dist/main.js agent');
     const sockets = () => countSockets(agentPid);
     const idle = await waitFor('the agent to be idle', async () => {
       const before = await sockets();

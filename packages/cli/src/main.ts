@@ -3,10 +3,11 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger, runMain } from '@swarmlet/common';
-import { isVerb } from '@swarmlet/deployer';
+import { isVerb, serveAgent } from '@swarmlet/deployer';
 import { commandHelp } from '@swarmlet/receiver';
 import { runLocalCommand } from './agent-door.js';
 import { deployLocal } from './deploy.js';
+import { receiverKeysDoor } from './keys-door.js';
 import { health, platform } from './platform.js';
 import { BUNDLED_STACKS_DIR } from './processes.js';
 import { loadAgentLocation, loadPlatformSettings, loadUpSettings } from './settings.js';
@@ -20,6 +21,7 @@ commands:
                               the app is named after the directory unless --app says otherwise
   platform                    the deployer image's command: the deployer agent and the git receiver
   health                      the deployer image's health check: exit 0 when the agent answers
+  agent                       the deployer agent with the keys of SWARMLET_AUTHORIZED_KEYS (up and platform run it)
   help                        show this text
 
 operating apps (the same commands as ssh git@HOST COMMAND, through the running agent):
@@ -38,6 +40,9 @@ runMain('swarmlet', async ([command, ...rest]) => {
   const settings = loadUpSettings(process.env, process.cwd());
   if (command === 'up' && rest.length === 0) {
     return up(settings, createLogger({ name: 'swarmlet' }));
+  }
+  if (command === 'agent' && rest.length === 0) {
+    return serveAgent(process.env, process.cwd(), { keys: receiverKeysDoor(settings.authorizedKeys) });
   }
   if (command === 'deploy') {
     const parsed = parseDeployArgs(rest);

@@ -1,7 +1,7 @@
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '@swarmlet/common';
-import { ensureToken, freeLoopbackPort, packageMain, startPart, superviseParts } from './processes.js';
+import { CLI_MAIN, ensureToken, freeLoopbackPort, packageMain, startPart, superviseParts } from './processes.js';
 import type { PlatformSettings } from './settings.js';
 
 /** Receivers wait this long for the SSH port while the task they replace drains its pushes. */
@@ -10,7 +10,7 @@ const SSH_PORT_WAIT_SECONDS = 3600;
 const AGENT_URL_FILE = 'agent-url';
 
 /**
- * `swarmlet platform`, the deployer image's command: runs the deployer agent and the git receiver as children of
+ * `swarmlet platform`, the deployer image's command: runs the deployer agent (`swarmlet agent`) and the git receiver as children of
  * this process, their data directory closed to other users. The agent listens on a free loopback port (so a new task on the host network can start beside the
  * old one it replaces) and its URL is noted in the run directory for `swarmlet health`; the receiver seeds the
  * core repositories, and while the SSH port is still held by the task it replaces it waits for it. SIGTERM lets
@@ -26,7 +26,8 @@ export async function platform(settings: PlatformSettings, log: Logger): Promise
   await writeFile(noted, agentUrl);
   await rename(noted, join(settings.runDir, AGENT_URL_FILE));
   const parts = [
-    startPart('deployer', packageMain('@swarmlet/deployer'), ['serve'], {
+    startPart('deployer', CLI_MAIN, ['agent'], {
+      SWARMLET_AUTHORIZED_KEYS: settings.authorizedKeys,
       SWARMLET_AGENT_ADDR: agentUrl.slice('http://'.length),
       SWARMLET_AGENT_TOKEN_FILE: tokenFile,
       SWARMLET_DATA_DIR: join(settings.dataDir, 'deployer'),

@@ -48,6 +48,9 @@ export async function superviseParts(parts: Part[], log: Logger): Promise<number
   return first || codes.some((code) => code !== 0) ? 1 : 0;
 }
 
+/** This package's own compiled `main.js` (the `swarmlet` command), which runs the agent as `swarmlet agent`. */
+export const CLI_MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
+
 /** The compiled `main.js` of one of the platform's packages. */
 export function packageMain(packageName: string): string {
   return join(dirname(fileURLToPath(import.meta.resolve(packageName))), 'main.js');

@@ -14,6 +14,8 @@ describe('loadUpSettings', () => {
       traefikImage: 'traefik:v3.3',
       traefikNetwork: 'traefik-public',
       path: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      username: 'admin',
+      passwordFile: undefined,
     });
   });
 
@@ -24,5 +26,10 @@ describe('loadUpSettings', () => {
     });
     expect(() => loadUpSettings({ SWARMLET_SSH_PORT: '70000' }, '/x')).toThrow(/SWARMLET_SSH_PORT/);
     expect(() => loadUpSettings({ SWARMLET_ROUTER: 'traefik' }, '/x')).toThrow(/SWARMLET_ROUTER/);
+    expect(loadUpSettings({ SWARMLET_USERNAME: 'ops', SWARMLET_PASSWORD_FILE: 'pw' }, '/x')).toMatchObject({
+      username: 'ops',
+      passwordFile: '/x/pw',
+    });
+    expect(() => loadUpSettings({ SWARMLET_USERNAME: 'a:b' }, '/x')).toThrow(/SWARMLET_USERNAME/);
   });
 });

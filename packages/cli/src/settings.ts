@@ -19,6 +19,11 @@ const schema = z.object({
   SWARMLET_TRAEFIK_IMAGE: z.string().min(1).default('traefik:v3.3'),
   TRAEFIK_NETWORK: z.string().min(1).default('traefik-public'),
   PATH: z.string().min(1).default('/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'),
+  SWARMLET_USERNAME: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/, "expected letters, digits, '.', '_' or '-'")
+    .default('admin'),
+  SWARMLET_PASSWORD_FILE: z.string().min(1).optional(),
 });
 
 /** What `swarmlet up` runs with: the embedded defaults, overridden by environment variables. */
@@ -37,13 +42,18 @@ export interface UpSettings {
   traefikImage: string;
   traefikNetwork: string;
   path: string;
+  /** `SWARMLET_USERNAME`: the platform user, who signs in to the dashboard. */
+  username: string;
+  /** `SWARMLET_PASSWORD_FILE`: the platform user's password; without it one is made once in the data directory. */
+  passwordFile: string | undefined;
 }
 
 /**
  * Reads `swarmlet up`'s settings from the environment (`SWARMLET_DATA_DIR` default `./.swarmlet`,
  * `SWARMLET_REGISTRY_PORT` 5000, `SWARMLET_AGENT_PORT` 8787, `SWARMLET_SSH_PORT` 2222, `ROOT_DOMAIN` localhost,
  * `SWARMLET_AUTHORIZED_KEYS` default `~/.ssh/authorized_keys`, `SWARMLET_ROUTER` `local` or `none`,
- * `SWARMLET_HTTP_PORT` 8080, `SWARMLET_TRAEFIK_IMAGE` `traefik:v3.3`, `TRAEFIK_NETWORK` `traefik-public`, `PATH`),
+ * `SWARMLET_HTTP_PORT` 8080, `SWARMLET_TRAEFIK_IMAGE` `traefik:v3.3`, `TRAEFIK_NETWORK` `traefik-public`, `PATH`,
+ * `SWARMLET_USERNAME` admin, `SWARMLET_PASSWORD_FILE` none),
  * resolving paths against `cwd`. Pure.
  * @throws ConfigError naming the variable that is invalid.
  */
@@ -64,6 +74,8 @@ export function loadUpSettings(env: Env, cwd: string): UpSettings {
     traefikImage: parsed.SWARMLET_TRAEFIK_IMAGE,
     traefikNetwork: parsed.TRAEFIK_NETWORK,
     path: parsed.PATH,
+    username: parsed.SWARMLET_USERNAME,
+    passwordFile: parsed.SWARMLET_PASSWORD_FILE === undefined ? undefined : resolve(cwd, parsed.SWARMLET_PASSWORD_FILE),
   };
 }
 

@@ -4,3 +4,6 @@ export { listenAddressSchema, type ListenAddress } from './listen-address.js';
 export { readStdin, runMain, untilSignal } from './process.js';
 export { closeServer, listen } from './http-server.js';
 export { createFileOnce, replaceFile } from './atomic-file.js';
+export { loadHtpasswd, type Htpasswd, type HtpasswdOptions } from './auth/htpasswd.js';
+export { addressKey, LoginThrottle, type ThrottleSettings } from './auth/login-throttle.js';
+export { ConcurrencyLimit } from './auth/concurrency-limit.js';

@@ -72,6 +72,8 @@ const schema = z.object({
   SWARMLET_ENGINE_TIMEOUT: duration('SWARMLET_ENGINE_TIMEOUT').optional(),
   SWARMLET_DEPLOY_TIMEOUT: duration('SWARMLET_DEPLOY_TIMEOUT').optional(),
   SWARMLET_HISTORY_LIMIT: z.coerce.number().int().min(1).max(10_000).default(20),
+  SWARMLET_HTPASSWD_FILE: z.string().min(1).optional(),
+  SWARMLET_BEHIND_PROXY: z.enum(['true', 'false']).default('false'),
 });
 
 /** The deployer agent's settings. */
@@ -121,6 +123,13 @@ export interface AgentConfig {
    * of older ones are removed.
    */
   historyLimit: number;
+  /**
+   * `SWARMLET_HTPASSWD_FILE`: the platform user's bcrypt htpasswd entry (the registry's), which signs in to the web
+   * dashboard; without it the dashboard is off.
+   */
+  htpasswdFile: string | undefined;
+  /** `SWARMLET_BEHIND_PROXY` (`false`): a proxy (Traefik) stands in front, so clients are told by `X-Forwarded-For`. */
+  behindProxy: boolean;
 }
 
 /**
@@ -135,7 +144,8 @@ export interface AgentConfig {
  * GiB, TiB or bytes), `SWARMLET_ROUTER` (`traefik`: the router core stack; `local`: a plain-HTTP Traefik on
  * `SWARMLET_HTTP_PORT`, 8080; `none`: no router, deploys report published ports), and the time limits as
  * durations (`30m`, `90s`, `1h30m`): `SWARMLET_BUILD_TIMEOUT` (30m), `SWARMLET_PUSH_TIMEOUT` (10m),
- * `SWARMLET_STACK_DEPLOY_TIMEOUT` (5m), `SWARMLET_ENGINE_TIMEOUT` (2m), `SWARMLET_DEPLOY_TIMEOUT` (none), `SWARMLET_HISTORY_LIMIT` (20). Pure.
+ * `SWARMLET_STACK_DEPLOY_TIMEOUT` (5m), `SWARMLET_ENGINE_TIMEOUT` (2m), `SWARMLET_DEPLOY_TIMEOUT` (none), `SWARMLET_HISTORY_LIMIT` (20), `SWARMLET_HTPASSWD_FILE` (none: no dashboard),
+ * `SWARMLET_BEHIND_PROXY` (`false`). Pure.
  * @throws ConfigError naming the variable that is invalid.
  */
 export function loadAgentConfig(env: Env, cwd = '/'): AgentConfig {
@@ -175,5 +185,7 @@ export function loadAgentConfig(env: Env, cwd = '/'): AgentConfig {
       ...(parsed.SWARMLET_DEPLOY_TIMEOUT !== undefined && { deployMs: parsed.SWARMLET_DEPLOY_TIMEOUT }),
     },
     historyLimit: parsed.SWARMLET_HISTORY_LIMIT,
+    htpasswdFile: parsed.SWARMLET_HTPASSWD_FILE === undefined ? undefined : resolve(cwd, parsed.SWARMLET_HTPASSWD_FILE),
+    behindProxy: parsed.SWARMLET_BEHIND_PROXY === 'true',
   };
 }

@@ -6,6 +6,7 @@ import { packBuildContext } from './build-context.js';
 import { loadCompose } from './compose/load.js';
 import { LIMIT_KEYS, resolveDeployLimits, type DeployLimits } from './deploy-limits.js';
 import { cancelledBy, deadline, timeLimit, type Deadline } from './deploy-stop.js';
+import { DeployFeed } from './deploy-feed.js';
 import type { DeployResult } from './deploy-stream.js';
 import { assembleEnvironment } from './environment/assemble.js';
 import type { EntrypointUsers } from './environment/entrypoint-users.js';
@@ -83,6 +84,8 @@ export class Deployer {
   readonly history: DeployHistory;
   /** The apps' config and scale overrides. */
   readonly appSettings: AppSettingsStore;
+  /** Every deploy's start, log lines and end as they happen, for the dashboard's live view. */
+  readonly feed = new DeployFeed();
   private readonly queue: DeployQueue<DeployResult>;
   private readonly project: ProjectSteps;
   private readonly running = new Map<string, RunningDeploy>();
@@ -295,12 +298,22 @@ export class Deployer {
       trigger: origin.trigger,
     };
     this.running.set(request.app, running);
+    this.feed.started(request.app, {
+      id: record.id,
+      commit: record.commit,
+      branch: record.branch,
+      startedAt: record.startedAt,
+      trigger: origin.trigger,
+    });
+    let ended: DeployResult['status'] = 'failed';
     const say = (line: string): void => {
       recording.log(line);
+      this.feed.line(request.app, record.id, line);
       onLine(line);
     };
     const warn = (message: string, failure?: unknown): void => {
       this.log?.warn({ app: request.app, deploy: record.id, ...(failure !== undefined && { err: failure }) }, message);
+      this.feed.line(request.app, record.id, `warning: ${message}`);
       onLine(`warning: ${message}`);
     };
     let progressFailed = false;
@@ -349,12 +362,14 @@ export class Deployer {
         .catch((failure: unknown) => {
           warn(`the deploy's history could not be saved: ${(failure as Error).message}`, failure);
         });
+      ended = status;
       await this.releaseDropped(request.app, onLine, warn);
       return { ok, status, deployId: record.id, ...(urls && { urls }), ...(error && { error }) };
     } finally {
       whole?.clear();
       clearInterval(heartbeat);
       this.running.delete(request.app);
+      this.feed.finished(request.app, record.id, ended);
     }
   }
 }

@@ -1,4 +1,6 @@
-export { createAgentApp } from './agent.js';
+export { createAgentApp, type AgentServices } from './agent.js';
+export { serveAgent, type AgentExtras } from './serve-agent.js';
+export { type KeysAnswer, type KeysDoor } from './key-routes.js';
 export { loadAgentConfig, type AgentConfig } from './config.js';
 export { connectEngine, describeEngine, ensureSwarm, type EngineStatus } from './docker/engine.js';
 export { DockerStreamError, followProgress, type ProgressMessage } from './docker/progress.js';

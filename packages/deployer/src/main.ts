@@ -1,17 +1,6 @@
 #!/usr/bin/env node
-import { chmod, mkdir, readFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import { join } from 'node:path';
-import { closeServer, createLogger, listen, runMain, untilSignal } from '@swarmlet/common';
-import { createAgentApp } from './agent.js';
-import { AppOperations } from './app-operations.js';
-import { loadAgentConfig, type AgentConfig } from './config.js';
-import { Deployer } from './deployer.js';
-import { NodeOperations } from './node-operations.js';
-import { writeDockerConfig } from './docker/credentials.js';
-import { connectEngine } from './docker/engine.js';
-import { canConfineEntrypoints, EntrypointUsers } from './environment/entrypoint-users.js';
-import type { RegistryAuth } from './docker/images.js';
+import { runMain } from '@swarmlet/common';
+import { serveAgent } from './serve-agent.js';
 
 const USAGE = 'usage: swarmlet-deployer serve';
 
@@ -20,72 +9,5 @@ runMain('swarmlet-deployer', async (argv) => {
     process.stderr.write(`${USAGE}\n`);
     return 2;
   }
-  const config = loadAgentConfig(process.env, process.cwd());
-  const log = createLogger({ name: 'deployer', level: config.logLevel });
-  const docker = connectEngine(config.dockerSocket);
-  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
-  await chmod(config.dataDir, 0o700);
-  if (!canConfineEntrypoints()) {
-    log.warn("the agent does not run as root: projects' entrypoints will run unconfined, as its own user");
-  }
-  const token = config.tokenFile ? (await readFile(config.tokenFile, 'utf8')).trim() : undefined;
-  const registryAuth = await readRegistryAuth(config);
-  const dockerConfig = await writeDockerConfig(join(config.dataDir, 'docker-config'), registryAuth);
-  const deployer = new Deployer(
-    docker,
-    {
-      workDir: join(config.dataDir, 'work'),
-      historyDir: join(config.dataDir, 'deploys'),
-      appSettingsDir: join(config.dataDir, 'apps'),
-      registry: config.registry,
-      ...(registryAuth && { registryAuth }),
-      dockerConfig,
-      rootDomain: config.rootDomain,
-      username: config.username,
-      email: config.email,
-      traefikNetwork: config.traefikNetwork,
-      version: config.version,
-      publishMode: config.publishMode,
-      path: config.path,
-      convergeTimeoutMs: config.convergeTimeoutMs,
-      builder: config.builder,
-      buildCacheLimitBytes: config.buildCacheLimitBytes,
-      router: config.router,
-      entrypointTimeoutMs: config.entrypointTimeoutMs,
-      entrypointUsers: new EntrypointUsers(join(config.dataDir, 'entrypoint-users.json'), config.entrypointUidBase),
-      concurrency: config.concurrency,
-      limits: config.limits,
-      historyLimit: config.historyLimit,
-    },
-    log,
-  );
-  await deployer.recoverInterrupted((record) => {
-    log.warn(
-      { app: record.app, deploy: record.id, step: record.step, stackDeployed: record.stackDeployedAt !== undefined },
-      `deploy interrupted: ${record.error ?? ''}`,
-    );
-  });
-  const operations = new AppOperations(docker, deployer, {
-    registry: config.registry,
-    ...(registryAuth && { registryAuth }),
-    ...(config.reposDir !== undefined && { reposDir: config.reposDir }),
-    workDir: join(config.dataDir, 'work'),
-    path: config.path,
-    convergeTimeoutMs: config.convergeTimeoutMs,
-    rootDomain: config.rootDomain,
-  });
-  if (!token) log.warn('SWARMLET_AGENT_TOKEN_FILE is not set: the deploy API (/v1) is off');
-  const server = createServer(
-    createAgentApp(docker, { deployer, operations, nodes: new NodeOperations(docker) }, token).callback(),
-  );
-  log.info({ port: await listen(server, config.listen), registry: config.registry }, 'deployer agent listening');
-  log.info({ signal: await untilSignal() }, 'stopping');
-  await closeServer(server);
-  return 0;
+  return serveAgent(process.env, process.cwd());
 });
-
-async function readRegistryAuth(config: AgentConfig): Promise<RegistryAuth | undefined> {
-  if (!config.registryUsername || !config.registryPasswordFile) return undefined;
-  const password = (await readFile(config.registryPasswordFile, 'utf8')).trim();
-  return { username: config.registryUsername, password, serveraddress: config.registry };
-}

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, createLogger } from '@swarmlet/common';
+import { ConfigError, createLogger, loadHtpasswd, LoginThrottle } from '@swarmlet/common';
 import bcrypt from 'bcryptjs';
 import Koa from 'koa';
 import request from 'supertest';
@@ -9,8 +9,6 @@ import { accessLog } from '../access-log.js';
 import { loadRegistryConfig, type RegistryConfig } from '../config.js';
 import { errorMiddleware } from '../errors.js';
 import { basicAuth, createAuthMiddleware, type AuthState } from './basic-auth.js';
-import { loadHtpasswd } from './htpasswd.js';
-import { LoginThrottle } from './login-throttle.js';
 import { captureLogger } from '../../../../test/support/capture.js';
 
 const PASSWORD = 'correct horse:battery staple';

@@ -1,8 +1,7 @@
+import { addressKey, loadHtpasswd, LoginThrottle, type Htpasswd } from '@swarmlet/common';
 import type Koa from 'koa';
 import type { RegistryConfig } from '../config.js';
 import { RegistryError } from '../errors.js';
-import { loadHtpasswd, type Htpasswd } from './htpasswd.js';
-import { addressKey, LoginThrottle } from './login-throttle.js';
 
 const BASIC = /^Basic +([A-Za-z0-9+/]+={0,2}) *$/i;
 

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { htpasswdLine } from './htpasswd-line.js';
-import { loadHtpasswd } from './htpasswd.js';
+import { loadHtpasswd } from '@swarmlet/common';
 
 describe('htpasswdLine', () => {
   it('makes a bcrypt entry from the first line of the input that the registry accepts', async () => {

@@ -1,11 +1,11 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { ConfigError } from '@swarmlet/common';
+import { ConfigError } from '../config.js';
 import bcrypt from 'bcryptjs';
 import { ConcurrencyLimit } from './concurrency-limit.js';
 
-const SETTING = 'auth.htpasswd.path';
+const DEFAULT_SETTING = 'auth.htpasswd.path';
 const BCRYPT_HASH = /^\$2[aby]\$(0[4-9]|[12]\d|3[01])\$[./A-Za-z0-9]{53}$/;
 const HOW_TO =
   'only bcrypt entries ($2y$, $2a$, $2b$) are accepted; write one with `htpasswd -B FILE USER` ' +
@@ -32,6 +32,8 @@ export interface HtpasswdOptions {
   cacheSize?: number;
   /** How many bcrypt comparisons may run at once; more wait in line. Default: the number of CPUs. */
   maxConcurrentChecks?: number;
+  /** The setting a {@link ConfigError} names (the registry's `auth.htpasswd.path` by default). */
+  setting?: string;
 }
 
 /**
@@ -47,11 +49,12 @@ export interface HtpasswdOptions {
  * comparison. Concurrent checks of the same credential share one comparison. A failed check is never remembered.
  * At most `maxConcurrentChecks` bcrypt comparisons run at once, so a flood of guesses queues rather than taking
  * every CPU.
- * @throws ConfigError naming `auth.htpasswd.path` when the file cannot be read, has no entry, or has a line that is
+ * @throws ConfigError naming `options.setting` (`auth.htpasswd.path`) when the file cannot be read, has no entry, or has a line that is
  *   not a bcrypt entry (the message gives the file, the line number and the user, never a password or hash).
  */
 export function loadHtpasswd(path: string, options: HtpasswdOptions = {}): Htpasswd {
-  const hashes = parseHtpasswd(readHtpasswd(path), path);
+  const setting = options.setting ?? DEFAULT_SETTING;
+  const hashes = parseHtpasswd(readHtpasswd(path, setting), path, setting);
   const cacheSize = options.cacheSize ?? DEFAULT_CACHE_SIZE;
   const hmacKey = randomBytes(32);
   const remembered = new Set<string>();
@@ -113,33 +116,33 @@ export function loadHtpasswd(path: string, options: HtpasswdOptions = {}): Htpas
   };
 }
 
-function readHtpasswd(path: string): string {
+function readHtpasswd(path: string, setting: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
-    throw new ConfigError(SETTING, `cannot read the htpasswd file ${path} (${code})`);
+    throw new ConfigError(setting, `cannot read the htpasswd file ${path} (${code})`);
   }
 }
 
-function parseHtpasswd(text: string, path: string): Map<string, string> {
+function parseHtpasswd(text: string, path: string, setting: string): Map<string, string> {
   const hashes = new Map<string, string>();
   for (const [index, raw] of text.split('\n').entries()) {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) continue;
     const where = `${path} line ${index + 1}`;
     const colon = line.indexOf(':');
-    if (colon < 0) throw new ConfigError(SETTING, `${where} is not a user:hash entry; ${HOW_TO}`);
+    if (colon < 0) throw new ConfigError(setting, `${where} is not a user:hash entry; ${HOW_TO}`);
     const user = line.slice(0, colon);
     const hash = line.slice(colon + 1);
-    if (user === '') throw new ConfigError(SETTING, `${where} has an empty user name; ${HOW_TO}`);
+    if (user === '') throw new ConfigError(setting, `${where} has an empty user name; ${HOW_TO}`);
     if (!BCRYPT_HASH.test(hash)) {
-      throw new ConfigError(SETTING, `${where} (user ${user}) ${describeHash(hash)}; ${HOW_TO}`);
+      throw new ConfigError(setting, `${where} (user ${user}) ${describeHash(hash)}; ${HOW_TO}`);
     }
-    if (hashes.has(user)) throw new ConfigError(SETTING, `${where} repeats user ${user}; keep one entry per user`);
+    if (hashes.has(user)) throw new ConfigError(setting, `${where} repeats user ${user}; keep one entry per user`);
     hashes.set(user, hash);
   }
-  if (hashes.size === 0) throw new ConfigError(SETTING, `${path} has no user entry, so nobody could log in; ${HOW_TO}`);
+  if (hashes.size === 0) throw new ConfigError(setting, `${path} has no user entry, so nobody could log in; ${HOW_TO}`);
   return hashes;
 }
 
