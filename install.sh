@@ -589,6 +589,8 @@ join_node() {
   fi
   join_swarm
   check_membership
+  # In host publish mode the forwarder publishes port 5000 here too: the same rules keep it to the swarm.
+  confine_registry_port
   prepare_forwarder_image
   current_step=''
   print_node_summary

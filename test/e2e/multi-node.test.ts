@@ -212,9 +212,13 @@ describe('the platform on two nodes', () => {
     const { worker, manager } = nodes();
     const printed = await ssh('nodes', 'join-command', 'worker');
     expect(printed.exitCode).toBe(0);
-    const join = /install\.sh --join (SWMTKN-\S+@10\.98\.6\.1:2377)/.exec(printed.stdout)?.[1];
-    expect(join).toBeDefined();
-    const joined = await worker.run('bash', [INSTALL, '--join', join ?? ''], { reject: false, all: true });
+    const target = /install\.sh --join (SWMTKN-\S+@10\.98\.6\.1:2377)/.exec(printed.stdout)?.[1];
+    expect(target).toBeDefined();
+    const joined = await worker.run('bash', [INSTALL, '--join', target ?? ''], {
+      reject: false,
+      all: true,
+      env: { SWARMLET_FIREWALL_COMMAND: join(work, 'worker-sbin', 'swarmlet-registry-firewall') },
+    });
     expect(joined.exitCode).toBe(0);
     await waitFor('the forwarder to run on the worker', async () =>
       (await runningOn('forwarder_forwarder')).includes(worker.name) ? true : undefined,

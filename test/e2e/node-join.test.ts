@@ -43,8 +43,14 @@ describe('install.sh --join', () => {
     if (!swarm) throw new Error('the swarm did not start');
     return swarm;
   };
+  /** The registry firewall's script goes under the test's directory, not /usr/local/sbin of this machine. */
+  const firewall = join(dir, 'sbin', 'swarmlet-registry-firewall');
   const installOn = (node: SwarmNode, args: string[]) =>
-    node.run('bash', [installSh, ...args], { reject: false, input: '' });
+    node.run('bash', [installSh, ...args], {
+      reject: false,
+      input: '',
+      env: { SWARMLET_FIREWALL_COMMAND: firewall },
+    });
   const swarmState = async (node: SwarmNode) =>
     ((await node.docker.info()) as { Swarm: { LocalNodeState: string } }).Swarm.LocalNodeState;
 
@@ -138,6 +144,13 @@ describe('install.sh --join', () => {
     expect(result.stdout).toContain('==> check from this side that the node is an active member');
     expect(result.stdout).toMatch(/swarmlet\/forwarder:\S+ is here already/);
     expect(result.stdout).toMatch(/This machine is now a worker node of the swarm at 10\.98\.6\.1:2377 .*swarmlet-n2/);
+    // Port 5000 (the forwarder's, in host publish mode) is confined on the new node as on the first one.
+    expect(result.stdout).toContain("==> confine the registry's port 5000 to this machine and the swarm's nodes");
+    const rules = await worker.run('iptables', ['-w', '-S', 'SWARMLET-REGISTRY-5000']);
+    expect(rules.stdout).toContain('-s 10.98.6.1/32 -j RETURN');
+    expect(rules.stdout).toMatch(/-j REJECT --reject-with tcp-reset/);
+    const jumps = await worker.run('iptables', ['-w', '-S', 'DOCKER-USER']);
+    expect(jumps.stdout).toContain('-j SWARMLET-REGISTRY-5000');
     expect(result.stdout).toContain(
       '2377/tcp to the managers; 7946/tcp, 7946/udp and 4789/udp between every two nodes',
     );
