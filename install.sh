@@ -542,6 +542,11 @@ check_membership() {
     [ $SECONDS -lt $deadline ] || fail "the node is $state in the swarm${error:+: $error}"
     sleep 1
   done
+  note_membership
+}
+
+# Notes this node's role and id in the swarm, for the summary.
+note_membership() {
   node_role=worker
   if [ "$(docker info --format '{{.Swarm.ControlAvailable}}')" = true ]; then node_role=manager; fi
   node_id=$(docker info --format '{{.Swarm.NodeID}}')
@@ -582,13 +587,14 @@ join_node() {
     have_image "swarmlet/forwarder:$version" ||
       fail "swarmlet/forwarder:$version is not on this engine: build it from this commit elsewhere and docker load it, or run without --no-build"
   fi
-  if ! check_not_in_a_swarm; then
-    current_step=''
-    say "this engine is already a node of the swarm at $join_host:$join_port: nothing to do"
-    return 0
+  if check_not_in_a_swarm; then
+    join_swarm
+    check_membership
+  else
+    # A second run (after an upgrade of the checkout, say) only brings the firewall and the forwarder image up to date.
+    say "this engine is already a node of the swarm at $join_host:$join_port: no join needed"
+    note_membership
   fi
-  join_swarm
-  check_membership
   # In host publish mode the forwarder publishes port 5000 here too: the same rules keep it to the swarm.
   confine_registry_port
   prepare_forwarder_image

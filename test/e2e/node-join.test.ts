@@ -171,11 +171,16 @@ describe('install.sh --join', () => {
     expect(await manager.docker.listServices()).toEqual(servicesBefore);
   }, 300_000);
 
-  it('run again on the joined node, says it is a node of this swarm already and changes nothing', async () => {
+  it('run again on the joined node, joins nothing and brings the firewall and forwarder image up to date', async () => {
     const { manager, worker } = started();
     const result = await installOn(worker, joinArgs);
     expect(result.exitCode).toBe(0);
-    expect(result.stdout).toContain('this engine is already a node of the swarm at 10.98.6.1:2377: nothing to do');
+    expect(result.stdout).toContain('this engine is already a node of the swarm at 10.98.6.1:2377: no join needed');
+    expect(result.stdout).not.toContain('==> join the swarm');
+    expect(result.stdout).toMatch(/swarmlet\/forwarder:\S+ is here already/);
+    expect(result.stdout).toMatch(/This machine is now a worker node of the swarm at 10\.98\.6\.1:2377/);
+    const jumps = await worker.run('iptables', ['-w', '-S', 'DOCKER-USER']);
+    expect(jumps.stdout.split('\n').filter((rule) => rule.endsWith('-j SWARMLET-REGISTRY-5000'))).toHaveLength(1);
     expect((await manager.docker.listNodes()) as unknown[]).toHaveLength(2);
   }, 120_000);
 
