@@ -317,6 +317,10 @@ deploy_stack() {
       SWARMLET_VERSION=$version SWARMLET_PUBLISH_MODE=$publish_mode TRAEFIK_NETWORK=$NETWORK APP_NAME=$name
     # The deployer mounts the engine's socket: the one DOCKER_HOST names when it names a unix socket.
     case ${DOCKER_HOST:-} in unix://*) export DOCKER_SOCKET=${DOCKER_HOST#unix://} ;; esac
+    # The agent serves the dashboard on this node's docker_gwbridge gateway, where the dashboard service reaches it.
+    local gateway
+    gateway=$(docker network inspect docker_gwbridge --format '{{range .IPAM.Config}}{{.Gateway}}{{end}}' 2>/dev/null) || gateway=''
+    [ -z "$gateway" ] || export DASHBOARD_ADDR=$gateway:8788
     set -a
     # shellcheck disable=SC1090
     [ ! -f "$SOURCE_DIR/stacks/$name/.env" ] || . "$SOURCE_DIR/stacks/$name/.env"
@@ -462,12 +466,16 @@ release_registry_port() {
 }
 
 print_next_steps() {
-  local host
+  local host dashboard_note=''
   host=${advertise_addr:-$domain}
+  if [ "$with_router" = false ]; then
+    dashboard_note="; without the router, send it to the service deployer_dashboard, port 8080, on the network $NETWORK"
+  fi
   cat <<EOF
 
 Swarmlet is installed (version $version).
   registry   https://registry.$domain (and $REGISTRY_ADDR on every node, refused from outside the swarm)
+  dashboard  https://swarmlet.$domain (sign in as $user)$dashboard_note
   git        ssh://git@$host:2222
 
 Next:
@@ -495,9 +503,15 @@ check_manager_reachable() {
     fail "nothing answers on $join_host:$join_port (TCP, 5 s): open port $join_port/tcp on the manager to this machine (and $SWARM_PORTS)"
 }
 
-# Whether this engine's swarm counts the manager at join_host:join_port among its managers.
+# Whether this engine's swarm counts the manager at join_host:join_port among its managers. A node that has just
+# joined may not list its managers yet: an empty list is asked again for up to 20 seconds.
 in_this_swarm() {
-  docker info --format '{{range .Swarm.RemoteManagers}}{{println .Addr}}{{end}}' | grep -qxF "$join_host:$join_port"
+  local managers deadline=$((SECONDS + 20))
+  until managers=$(docker info --format '{{range .Swarm.RemoteManagers}}{{println .Addr}}{{end}}') &&
+    [ -n "$managers" ] || [ $SECONDS -ge $deadline ]; do
+    sleep 1
+  done
+  grep -qxF "$join_host:$join_port" <<<"$managers"
 }
 
 # Fails unless this engine is in no swarm; returns 1 when it is already a node of the swarm being joined.

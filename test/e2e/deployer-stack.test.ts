@@ -2,6 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
+import bcrypt from 'bcryptjs';
 import { execa } from 'execa';
 import {
   ensureStandInImage,
@@ -30,6 +31,10 @@ describe('the deployer core stack', () => {
   const version = `deployer-${suffix}`;
   const tokenSecret = `swarmlet-test-agent-token-${suffix}`;
   const passwordSecret = `swarmlet-test-registry-password-${suffix}`;
+  const htpasswdSecret = `swarmlet-test-htpasswd-${suffix}`;
+  const dashboardPassword = `dashboard-${suffix}`;
+  /** Where the agent serves the dashboard for the stack's dashboard service: this node's docker_gwbridge gateway. */
+  let dashboardAddr = '';
   const network = `swarmlet-test-deployer-traefik-${process.pid}`;
   const work = mkdtempSync(join(tmpdir(), 'swarmlet-deployer-stack-'));
   const key = join(work, 'id_ed25519');
@@ -82,6 +87,32 @@ describe('the deployer core stack', () => {
     await execa('docker', ['secret', 'create', '--label', 'swarmlet.test=true', passwordSecret, '-'], {
       input: `password-${suffix}`,
     });
+    await execa('docker', ['secret', 'create', '--label', 'swarmlet.test=true', htpasswdSecret, '-'], {
+      input: `admin:${bcrypt.hashSync(dashboardPassword, 10)}\n`,
+    });
+    await execa(
+      'docker',
+      [
+        'build',
+        '--quiet',
+        '--target',
+        'forwarder',
+        '-f',
+        'registry.Dockerfile',
+        '-t',
+        `swarmlet/forwarder:${version}`,
+        '--label',
+        'swarmlet.test=true',
+        '--build-arg',
+        `EXTRA_CA_CERTS=${localCaCertificates()}`,
+        '.',
+      ],
+      { cwd: repoRoot, env: { DOCKER_BUILDKIT: '0' } },
+    );
+    const gateway = (await docker.getNetwork('docker_gwbridge').inspect()) as {
+      IPAM: { Config: { Gateway: string }[] };
+    };
+    dashboardAddr = `${gateway.IPAM.Config[0]?.Gateway ?? ''}:8788`;
     await docker.createNetwork({ Name: network, Driver: 'overlay', Attachable: true, Labels: TEST_LABELS });
     await execa('docker', ['node', 'update', '--label-add', 'swarmlet.deployer=true', nodeId]);
     sshPort = await freePort();
@@ -107,6 +138,8 @@ describe('the deployer core stack', () => {
           SWARMLET_PUBLISH_MODE: 'host',
           AGENT_TOKEN_SECRET: tokenSecret,
           REGISTRY_PASSWORD_SECRET: passwordSecret,
+          REGISTRY_HTPASSWD_SECRET: htpasswdSecret,
+          DASHBOARD_ADDR: dashboardAddr,
         },
       },
     );
@@ -143,12 +176,14 @@ describe('the deployer core stack', () => {
         },
         { timeoutMs: 30_000 },
       ).catch(() => undefined);
-      await engine
-        .getImage(`swarmlet/deployer:${version}`)
-        .remove({ force: true })
-        .catch(() => undefined);
+      for (const image of [`swarmlet/deployer:${version}`, `swarmlet/forwarder:${version}`]) {
+        await engine
+          .getImage(image)
+          .remove({ force: true })
+          .catch(() => undefined);
+      }
     }
-    await execa('docker', ['secret', 'rm', tokenSecret, passwordSecret], { reject: false });
+    await execa('docker', ['secret', 'rm', tokenSecret, passwordSecret, htpasswdSecret], { reject: false });
     await execa('docker', ['node', 'update', '--label-rm', 'swarmlet.deployer', nodeId], { reject: false });
     rmSync(work, { recursive: true, force: true });
     releaseLock?.();
@@ -186,6 +221,39 @@ describe('the deployer core stack', () => {
     );
   }, 300_000);
 
+  it('serves the dashboard on the Traefik network through its dashboard service, signing in the platform user', async () => {
+    // What Traefik does: connect to the dashboard service's task over the Traefik network, port 8080.
+    const script = [
+      "const base = 'http://tasks.deployer_dashboard:8080';",
+      "const form = new URLSearchParams({ user: 'admin', password: process.argv[1], next: '/' });",
+      'const ask = async () => {',
+      "  const page = await fetch(base + '/signin');",
+      "  const signedIn = await fetch(base + '/signin', { method: 'POST', body: form, redirect: 'manual',",
+      "    headers: { 'X-Forwarded-Proto': 'https', Origin: 'https://tasks.deployer_dashboard:8080' } });",
+      "  console.log(JSON.stringify({ page: page.status, signIn: signedIn.status, cookie: signedIn.headers.get('set-cookie') }));",
+      '};',
+      'ask().catch((error) => { console.error(error.message); process.exit(1); });',
+    ].join('\n');
+    const answer = await waitFor(
+      'the dashboard to answer through the dashboard service',
+      async () => {
+        const run = await execa(
+          'docker',
+          ['run', '--rm', '--network', network, 'node:22-bookworm-slim', 'node', '-e', script, dashboardPassword],
+          { reject: false },
+        );
+        return run.exitCode === 0
+          ? (JSON.parse(run.stdout) as { page: number; signIn: number; cookie: string })
+          : undefined;
+      },
+      { timeoutMs: 180_000, intervalMs: 3_000 },
+    );
+    expect(answer.page).toBe(200);
+    expect(answer.signIn).toBe(303);
+    expect(answer.cookie).toMatch(/^swarmlet_session=\S+;.*HttpOnly/i);
+    expect(answer.cookie).toMatch(/Secure/);
+  }, 300_000);
+
   it('updates itself from a push of the deployer repository, and the pusher learns the outcome', async () => {
     const keyBefore = await hostKey();
     const [old] = await runningContainers();
@@ -196,6 +264,8 @@ describe('the deployer core stack', () => {
         'LOG_LEVEL=debug',
         `AGENT_TOKEN_SECRET=${tokenSecret}`,
         `REGISTRY_PASSWORD_SECRET=${passwordSecret}`,
+        `REGISTRY_HTPASSWD_SECRET=${htpasswdSecret}`,
+        `DASHBOARD_ADDR=${dashboardAddr}`,
         '',
       ].join('\n'),
     );

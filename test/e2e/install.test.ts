@@ -173,6 +173,7 @@ describe('install.sh', () => {
     expect(result.all).toContain('==> deploy the deployer stack');
     expect(result.all).toContain('==> registry_registry runs');
     expect(result.all).toContain('Host swarmlet');
+    expect(result.all).toContain('dashboard  https://swarmlet.example.test (sign in as admin); without the router');
     expect(result.all).toContain('operate your apps: ssh swarmlet apps');
     expect(existsSync(COMMAND)).toBe(true);
     expect(result.all).toContain("==> confine the registry's port 5000 to this machine and the swarm's nodes");

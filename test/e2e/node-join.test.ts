@@ -174,7 +174,7 @@ describe('install.sh --join', () => {
   it('run again on the joined node, joins nothing and brings the firewall and forwarder image up to date', async () => {
     const { manager, worker } = started();
     const result = await installOn(worker, joinArgs);
-    expect(result.exitCode).toBe(0);
+    expect({ exitCode: result.exitCode, stderr: result.stderr }).toEqual({ exitCode: 0, stderr: '' });
     expect(result.stdout).toContain('this engine is already a node of the swarm at 10.98.6.1:2377: no join needed');
     expect(result.stdout).not.toContain('==> join the swarm');
     expect(result.stdout).toMatch(/swarmlet\/forwarder:\S+ is here already/);

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ListenAddress } from './listen-address.js';
@@ -23,4 +24,33 @@ export function closeServer(server: Server): Promise<void> {
     });
     server.closeIdleConnections();
   });
+}
+
+/**
+ * Listens on `address` like {@link listen}, but while the address is taken (`EADDRINUSE`: the task this one
+ * replaces still holds it) or not on this machine yet (`EADDRNOTAVAIL`), tries again every `intervalMs`, calling
+ * `onWait` with the error once. Resolves with the port once bound; rejects on any other error, or with the
+ * signal's reason once `signal` aborts.
+ */
+export async function listenWhenFree(
+  server: Server,
+  address: ListenAddress,
+  { signal, intervalMs = 2_000, onWait }: { signal: AbortSignal; intervalMs?: number; onWait?: (error: Error) => void },
+): Promise<number> {
+  let told = false;
+  for (;;) {
+    signal.throwIfAborted();
+    try {
+      return await listen(server, address);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'EADDRINUSE' && code !== 'EADDRNOTAVAIL') throw error;
+      if (!told) onWait?.(error as Error);
+      told = true;
+      await sleep(intervalMs, undefined, { signal }).catch((error: unknown) => {
+        signal.throwIfAborted();
+        throw error;
+      });
+    }
+  }
 }

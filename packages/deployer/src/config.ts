@@ -74,6 +74,7 @@ const schema = z.object({
   SWARMLET_HISTORY_LIMIT: z.coerce.number().int().min(1).max(10_000).default(20),
   SWARMLET_HTPASSWD_FILE: z.string().min(1).optional(),
   SWARMLET_BEHIND_PROXY: z.enum(['true', 'false']).default('false'),
+  SWARMLET_DASHBOARD_ADDR: listenAddressSchema.optional(),
 });
 
 /** The deployer agent's settings. */
@@ -130,6 +131,11 @@ export interface AgentConfig {
   htpasswdFile: string | undefined;
   /** `SWARMLET_BEHIND_PROXY` (`false`): a proxy (Traefik) stands in front, so clients are told by `X-Forwarded-For`. */
   behindProxy: boolean;
+  /**
+   * `SWARMLET_DASHBOARD_ADDR` (none): a second address the agent serves on, for the dashboard's route from the
+   * router (on an install, the node's docker_gwbridge gateway, which containers reach). It is taken once it is free.
+   */
+  dashboardListen: ListenAddress | undefined;
 }
 
 /**
@@ -145,7 +151,7 @@ export interface AgentConfig {
  * `SWARMLET_HTTP_PORT`, 8080; `none`: no router, deploys report published ports), and the time limits as
  * durations (`30m`, `90s`, `1h30m`): `SWARMLET_BUILD_TIMEOUT` (30m), `SWARMLET_PUSH_TIMEOUT` (10m),
  * `SWARMLET_STACK_DEPLOY_TIMEOUT` (5m), `SWARMLET_ENGINE_TIMEOUT` (2m), `SWARMLET_DEPLOY_TIMEOUT` (none), `SWARMLET_HISTORY_LIMIT` (20), `SWARMLET_HTPASSWD_FILE` (none: no dashboard),
- * `SWARMLET_BEHIND_PROXY` (`false`). Pure.
+ * `SWARMLET_BEHIND_PROXY` (`false`), `SWARMLET_DASHBOARD_ADDR` (none). Pure.
  * @throws ConfigError naming the variable that is invalid.
  */
 export function loadAgentConfig(env: Env, cwd = '/'): AgentConfig {
@@ -187,5 +193,6 @@ export function loadAgentConfig(env: Env, cwd = '/'): AgentConfig {
     historyLimit: parsed.SWARMLET_HISTORY_LIMIT,
     htpasswdFile: parsed.SWARMLET_HTPASSWD_FILE === undefined ? undefined : resolve(cwd, parsed.SWARMLET_HTPASSWD_FILE),
     behindProxy: parsed.SWARMLET_BEHIND_PROXY === 'true',
+    dashboardListen: parsed.SWARMLET_DASHBOARD_ADDR,
   };
 }

@@ -1,10 +1,11 @@
 import { chmod, mkdir, readFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
+import { createServer, type RequestListener } from 'node:http';
 import { join } from 'node:path';
 import {
   closeServer,
   createLogger,
   listen,
+  listenWhenFree,
   loadHtpasswd,
   LoginThrottle,
   untilSignal,
@@ -100,12 +101,50 @@ export async function serveAgent(env: Env, cwd: string, extras: AgentExtras = {}
     catalog: new RegistryCatalog(config.registry, registryAuth),
     ...(extras.keys && { keys: extras.keys }),
   };
-  const server = createServer(createAgentApp(docker, services, token, dashboard).callback());
+  const handle = createAgentApp(docker, services, token, dashboard).callback();
+  const server = createServer(handle);
   const port = await listen(server, config.listen);
   log.info({ port, registry: config.registry, dashboard: dashboard !== undefined }, 'deployer agent listening');
+  const second = config.dashboardListen && serveDashboardAddress(handle, config.dashboardListen, log);
   log.info({ signal: await untilSignal() }, 'stopping');
+  await second?.stop();
   await closeServer(server);
   return 0;
+}
+
+/**
+ * Serves the agent on the dashboard's own address as well (`SWARMLET_DASHBOARD_ADDR`), as soon as it is free: a
+ * deployer task that starts before the old one stops (start-first) takes it over when the old one lets go.
+ */
+function serveDashboardAddress(
+  handle: RequestListener,
+  address: NonNullable<AgentConfig['dashboardListen']>,
+  log: ReturnType<typeof createLogger>,
+) {
+  const server = createServer(handle);
+  const stopping = new AbortController();
+  const bound = listenWhenFree(server, address, {
+    signal: stopping.signal,
+    onWait: (error) => {
+      log.info({ address, error: error.message }, 'the dashboard address is not free yet: waiting');
+    },
+  }).then(
+    (port) => {
+      log.info({ host: address.host, port }, 'the dashboard address is served');
+      return true;
+    },
+    (error: unknown) => {
+      if (!stopping.signal.aborted)
+        log.error({ address, error: (error as Error).message }, 'cannot serve the dashboard address');
+      return false;
+    },
+  );
+  return {
+    async stop(): Promise<void> {
+      stopping.abort();
+      if (await bound) await closeServer(server);
+    },
+  };
 }
 
 /** The dashboard's sign-in: the htpasswd file's users, 5 failed sign-ins per address and user, then one a minute. */
