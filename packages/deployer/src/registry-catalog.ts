@@ -1,6 +1,6 @@
 import type { RegistryAuth } from './docker/images.js';
 import { OperationError } from './app-operations.js';
-import { deleteTag } from './registry-tags.js';
+import { deleteTag, MANIFEST_TYPES } from './registry-tags.js';
 
 /** One tag of a repository in the platform registry. */
 export interface RegistryTag {
@@ -18,13 +18,6 @@ export interface RegistryRepository {
   /** The bytes its tags' distinct manifests, configs and layers take, each counted once. */
   diskBytes: number;
 }
-
-const MANIFEST_TYPES = [
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-  'application/vnd.docker.distribution.manifest.v2+json',
-].join(', ');
 
 const REPOSITORY = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;

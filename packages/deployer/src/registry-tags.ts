@@ -1,6 +1,7 @@
 import type { RegistryAuth } from './docker/images.js';
 
-const MANIFEST_TYPES = [
+/** The manifest media types the deployer accepts from the registry (indexes and images, OCI and Docker). */
+export const MANIFEST_TYPES = [
   'application/vnd.oci.image.index.v1+json',
   'application/vnd.oci.image.manifest.v1+json',
   'application/vnd.docker.distribution.manifest.list.v2+json',
