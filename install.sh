@@ -18,10 +18,11 @@
 # a log: it travels on standard input only.
 # `--join TOKEN@ADDR[:PORT]` (the line `swarmlet nodes join-command` prints on a manager) makes this machine a node
 # of an existing platform's swarm instead: it installs Docker Engine when missing, checks that ADDR:PORT (default
-# 2377) answers, runs `docker swarm join`, checks from this side that the node is an active member, builds the
-# registry forwarder's image and prints the ports to open between nodes. It asks nothing and touches no platform
-# secret, label or stack; a malformed argument, an unreachable manager, a refused token or an engine already in
-# another swarm stop it with one line, before anything changes. Run again on a node of the same swarm, it says so.
+# 2377) answers, runs `docker swarm join`, checks from this side that the node is an active member, confines port
+# 5000 as above, builds the registry forwarder's image and prints the ports to open between nodes. It asks nothing
+# and touches no platform secret, label or stack; a malformed argument, an unreachable manager, a refused token or
+# an engine already in another swarm stop it with one line, before anything changes. Run again on a node of the
+# same swarm, it joins nothing and only brings the firewall and the forwarder's image up to date.
 set -euo pipefail
 
 SOURCE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
