@@ -129,7 +129,7 @@ describe('a confined entrypoint', () => {
       `PROBE_SETTINGS_DIR=${join(data, 'deployer', 'apps')}`,
       `PROBE_OTHER_CHECKOUT=${join(data, 'deployer', 'work', honest, 'tree')}`,
       `PROBE_PLATFORM_PID=${String(platform.process.pid)}`,
-      `PROBE_AGENT_PID=${String(childNamed(platform.process.pid ?? 0, 'deployer'))}`,
+      `PROBE_AGENT_PID=${String(childNamed(platform.process.pid ?? 0, 'packages/cli/dist/main.js\0agent'))}`,
       '',
     ].join('\n');
 

@@ -232,7 +232,8 @@ describe('install.sh', () => {
     const apps = await server('apps');
     expect(apps.exitCode).toBe(0);
     expect(apps.stdout).toMatch(new RegExp(`^${app}\\s+1/1\\s+[0-9a-f]{12}\\s+master\\s`, 'm'));
-    expect(apps.stdout).toMatch(/^deployer \(core\)\s+1\/1/m);
+    // The deployer stack: the agent with the receiver, and the dashboard's forwarder.
+    expect(apps.stdout).toMatch(/^deployer \(core\)\s+2\/2/m);
     expect((await ssh('apps')).stdout).toBe(apps.stdout);
     const set = await ssh('config', 'set', app, "'MOTD=set over ssh'");
     expect(set.all).toContain(`config of ${app}: set MOTD`);
