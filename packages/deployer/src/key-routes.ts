@@ -1,5 +1,6 @@
 import type { Router } from '@koa/router';
 import { readJson } from './agent-routes.js';
+import { isAppName } from './app-name.js';
 import { OperationError } from './app-operations.js';
 
 /** What the keys command answered. */
@@ -19,7 +20,6 @@ export interface KeysDoor {
   run(args: string[], input: string): Promise<KeysAnswer>;
 }
 
-const APP = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const COMMENT = /^[^-\s][\x20-\x7e]{0,199}$/;
 
 /**
@@ -44,7 +44,7 @@ export function routeKeys(api: Router, keys: KeysDoor): void {
       args.push('--role', body.role);
     }
     if (body.apps !== undefined) {
-      if (!Array.isArray(body.apps) || body.apps.some((app) => typeof app !== 'string' || !APP.test(app))) {
+      if (!Array.isArray(body.apps) || body.apps.some((app) => typeof app !== 'string' || !isAppName(app))) {
         throw new OperationError('apps: a list of app names');
       }
       args.push('--apps', body.apps.join(','));
