@@ -32,8 +32,9 @@ COPY packages/registry packages/registry
 RUN npx tsc -b packages/registry
 
 # The registry forwarder (packages/registry/src/forwarder): plain Node.js and one directory, no dependency.
-# `docker build --target forwarder` builds it; install.sh --join builds it on each new node, where the swarm runs
-# it when ports are published in host mode (stacks/forwarder).
+# `docker build --target forwarder` builds it; install.sh builds it, and install.sh --join on each new node. The
+# swarm runs it on the nodes without the registry in host publish mode (stacks/forwarder), and beside the deployer
+# as the dashboard's way in from the router (stacks/deployer).
 FROM node:22-bookworm-slim AS forwarder
 ENV NODE_ENV=production
 WORKDIR /app

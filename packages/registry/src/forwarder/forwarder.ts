@@ -66,7 +66,8 @@ function forwardConnection(client: Socket, upstream: Endpoint, report: (event: F
 
 /**
  * Starts a plain TCP forwarder: every connection accepted on `listen` is carried to `upstream` (the registry over
- * the swarm's overlay network, for nodes where swarm publishes no routing mesh). It reads nothing of what it
+ * the swarm's overlay network, for nodes where swarm publishes no routing mesh; the agent's dashboard address, for
+ * the router). It reads nothing of what it
  * carries, so TLS, auth headers and blobs of any size pass through unchanged. Resolves once listening.
  */
 export async function startForwarder(
