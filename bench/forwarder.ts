@@ -3,8 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import Docker from 'dockerode';
-import { execa } from 'execa';
-import { ensureStandInImage, localCaCertificates, repoRoot, waitFor } from '../test/support/docker.js';
+import { buildProjectImage, ensureStandInImage, repoRoot, waitFor } from '../test/support/docker.js';
 import { startTwoNodeSwarm, type SwarmNode } from '../test/support/two-node-swarm.js';
 import { seconds } from './measure.js';
 
@@ -14,28 +13,6 @@ const VERSION = 'bench';
 const USER = 'bench';
 const PASSWORD = `bench-${String(process.pid)}`;
 const IMAGE = `127.0.0.1:5000/bench/blob:${String(BLOB_MIB)}m`;
-
-/** Builds swarmlet/TARGET:bench from registry.Dockerfile as install.sh does. */
-async function buildImage(target: 'registry' | 'forwarder'): Promise<string> {
-  const tag = `swarmlet/${target}:${VERSION}`;
-  await execa(
-    'docker',
-    [
-      'build',
-      '--quiet',
-      '--build-arg',
-      `EXTRA_CA_CERTS=${localCaCertificates()}`,
-      ...(target === 'forwarder' ? ['--target', 'forwarder'] : []),
-      '-f',
-      join(repoRoot, 'registry.Dockerfile'),
-      '-t',
-      tag,
-      repoRoot,
-    ],
-    { env: { DOCKER_BUILDKIT: '0' } },
-  );
-  return tag;
-}
 
 /** `docker pull IMAGE` on `node` with the bench's login, after removing the image there; seconds it took. */
 async function timedPull(node: SwarmNode, config: string): Promise<number> {
@@ -56,7 +33,10 @@ async function main(): Promise<void> {
   const docker = new Docker({ socketPath: '/var/run/docker.sock' });
   const busybox = await ensureStandInImage(docker, 'busybox');
   await ensureStandInImage(docker, 'node');
-  const images = [await buildImage('registry'), await buildImage('forwarder')];
+  const images = [
+    await buildProjectImage({ dockerfile: 'registry', tag: `swarmlet/registry:${VERSION}` }),
+    await buildProjectImage({ dockerfile: 'registry', target: 'forwarder', tag: `swarmlet/forwarder:${VERSION}` }),
+  ];
   const work = mkdtempSync(join(tmpdir(), 'swl-bench-fw-'));
   const swarm = await startTwoNodeSwarm(join(work, 'swarm'));
   try {

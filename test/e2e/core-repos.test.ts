@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { execa, type ResultPromise } from 'execa';
 import {
+  buildProjectImage,
   ensureStandInImage,
   freePort,
-  localCaCertificates,
   repoRoot,
   requireEngine,
   waitFor,
@@ -66,23 +66,11 @@ describe('the registry core repository', () => {
     docker = await requireEngine();
     nodeId = ((await docker.info()) as { Swarm: { NodeID: string } }).Swarm.NodeID;
     await ensureStandInImage(docker, 'node');
-    await execa(
-      'docker',
-      [
-        'build',
-        '--quiet',
-        '-f',
-        'registry.Dockerfile',
-        '-t',
-        `swarmlet/registry:${version}`,
-        '--label',
-        'swarmlet.test=true',
-        '--build-arg',
-        `EXTRA_CA_CERTS=${localCaCertificates()}`,
-        '.',
-      ],
-      { cwd: repoRoot, env: { DOCKER_BUILDKIT: '0' } },
-    );
+    await buildProjectImage({
+      dockerfile: 'registry',
+      tag: `swarmlet/registry:${version}`,
+      label: 'swarmlet.test=true',
+    });
     const htpasswd = writeHtpasswd(join(work, 'htpasswd'), { admin: `pw-${suffix}` });
     await execa('docker', ['secret', 'create', '--label', 'swarmlet.test=true', secret, htpasswd]);
     await execa('docker', [

@@ -5,9 +5,9 @@ import type Docker from 'dockerode';
 import bcrypt from 'bcryptjs';
 import { execa } from 'execa';
 import {
+  buildProjectImage,
   ensureStandInImage,
   freePort,
-  localCaCertificates,
   repoRoot,
   requireEngine,
   TEST_LABELS,
@@ -64,23 +64,11 @@ describe('the deployer core stack', () => {
     nodeId = ((await docker.info()) as { Swarm: { NodeID: string } }).Swarm.NodeID;
     await ensureStandInImage(docker, 'node');
     await ensureStandInImage(docker, 'docker-cli');
-    await execa(
-      'docker',
-      [
-        'build',
-        '--quiet',
-        '-f',
-        'deployer.Dockerfile',
-        '-t',
-        `swarmlet/deployer:${version}`,
-        '--label',
-        'swarmlet.test=true',
-        '--build-arg',
-        `EXTRA_CA_CERTS=${localCaCertificates()}`,
-        '.',
-      ],
-      { cwd: repoRoot, env: { DOCKER_BUILDKIT: '0' } },
-    );
+    await buildProjectImage({
+      dockerfile: 'deployer',
+      tag: `swarmlet/deployer:${version}`,
+      label: 'swarmlet.test=true',
+    });
     await execa('docker', ['secret', 'create', '--label', 'swarmlet.test=true', tokenSecret, '-'], {
       input: `token-${suffix}`,
     });
@@ -90,25 +78,12 @@ describe('the deployer core stack', () => {
     await execa('docker', ['secret', 'create', '--label', 'swarmlet.test=true', htpasswdSecret, '-'], {
       input: `admin:${bcrypt.hashSync(dashboardPassword, 10)}\n`,
     });
-    await execa(
-      'docker',
-      [
-        'build',
-        '--quiet',
-        '--target',
-        'forwarder',
-        '-f',
-        'registry.Dockerfile',
-        '-t',
-        `swarmlet/forwarder:${version}`,
-        '--label',
-        'swarmlet.test=true',
-        '--build-arg',
-        `EXTRA_CA_CERTS=${localCaCertificates()}`,
-        '.',
-      ],
-      { cwd: repoRoot, env: { DOCKER_BUILDKIT: '0' } },
-    );
+    await buildProjectImage({
+      dockerfile: 'registry',
+      target: 'forwarder',
+      tag: `swarmlet/forwarder:${version}`,
+      label: 'swarmlet.test=true',
+    });
     const gateway = (await docker.getNetwork('docker_gwbridge').inspect()) as {
       IPAM: { Config: { Gateway: string }[] };
     };

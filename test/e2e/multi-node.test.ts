@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { ensureStandInImage, localCaCertificates, repoRoot, requireEngine, waitFor } from '../support/docker.js';
+import { buildProjectImage, ensureStandInImage, repoRoot, requireEngine, waitFor } from '../support/docker.js';
 import { commitFiles, gitIn } from '../support/git.js';
 import {
   startTwoNodeSwarm,
@@ -134,32 +134,25 @@ describe('the platform on two nodes', () => {
     const busybox = await ensureStandInImage(docker, 'busybox');
     const version = await installVersion();
     const images = [
-      ['registry', 'registry', `swarmlet/registry:${version}`],
-      ['deployer', 'deployer', `swarmlet/deployer:${version}`],
-      ['registry', 'forwarder', `swarmlet/forwarder:${version}`],
-    ] as const;
-    for (const [dockerfile, target, tag] of images) {
-      await execa(
-        'docker',
-        [
-          'build',
-          '--quiet',
-          '--label',
-          'swarmlet.managed=true',
-          '--build-arg',
-          `EXTRA_CA_CERTS=${localCaCertificates()}`,
-          ...(dockerfile === target ? [] : ['--target', target]),
-          '-f',
-          join(repoRoot, `${dockerfile}.Dockerfile`),
-          '-t',
-          tag,
-          repoRoot,
-        ],
-        { env: { DOCKER_BUILDKIT: '0' } },
-      );
-    }
+      await buildProjectImage({
+        dockerfile: 'registry',
+        tag: `swarmlet/registry:${version}`,
+        label: 'swarmlet.managed=true',
+      }),
+      await buildProjectImage({
+        dockerfile: 'deployer',
+        tag: `swarmlet/deployer:${version}`,
+        label: 'swarmlet.managed=true',
+      }),
+      await buildProjectImage({
+        dockerfile: 'registry',
+        target: 'forwarder',
+        tag: `swarmlet/forwarder:${version}`,
+        label: 'swarmlet.managed=true',
+      }),
+    ];
     swarm = await startTwoNodeSwarm(join(work, 'swarm'), { join: false });
-    await swarm.load([...images.map(([, , tag]) => tag), busybox], [swarm.manager]);
+    await swarm.load([...images, busybox], [swarm.manager]);
     await swarm.load([`swarmlet/forwarder:${version}`], [swarm.worker]);
     await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'laptop', '-f', key]);
     writeFileSync(passwordFile, `multi-node-pw-${String(process.pid)}\n`, { mode: 0o600 });

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { execa } from 'execa';
 import {
+  buildProjectImage,
   ensureStandInImage,
   freePort,
-  localCaCertificates,
   removeStack,
   repoRoot,
   requireEngine,
@@ -73,23 +73,11 @@ describe('registry core stack on the swarm', () => {
     nodeId = ((await docker.info()) as { Swarm: { NodeID: string } }).Swarm.NodeID;
     port = await freePort();
     await ensureStandInImage(docker, 'node');
-    await execa(
-      'docker',
-      [
-        'build',
-        '--quiet',
-        '-f',
-        'registry.Dockerfile',
-        '-t',
-        `swarmlet/registry:${imageVersion}`,
-        '--label',
-        'swarmlet.test=true',
-        '--build-arg',
-        `EXTRA_CA_CERTS=${localCaCertificates()}`,
-        '.',
-      ],
-      { cwd: repoRoot, env: { DOCKER_BUILDKIT: '0' } },
-    );
+    await buildProjectImage({
+      dockerfile: 'registry',
+      tag: `swarmlet/registry:${imageVersion}`,
+      label: 'swarmlet.test=true',
+    });
     const htpasswd = writeHtpasswd(join(work, 'htpasswd'), { admin: password });
     await execa('docker', ['secret', 'create', '--label', 'swarmlet.test=true', secretName, htpasswd]);
     await docker.createNetwork({ Name: network, Driver: 'overlay', Attachable: true, Labels: TEST_LABELS });

@@ -62,6 +62,42 @@ export function localCaCertificates(): string {
     .join('\n');
 }
 
+/** One of the platform's images, built from this checkout as install.sh builds it. */
+export interface ProjectImage {
+  /** `registry` or `deployer`: the `<name>.Dockerfile` at the repository's root. */
+  dockerfile: 'registry' | 'deployer';
+  tag: string;
+  /** A stage of that Dockerfile (`forwarder`); the last stage when absent. */
+  target?: string;
+  /** A `key=value` label the image carries (`swarmlet.test=true`, so a cleanup finds it). */
+  label?: string;
+}
+
+/**
+ * Builds `image` on this machine's engine with the classic builder, handing the build stages the locally installed
+ * certificate authorities (see {@link localCaCertificates}); resolves with its tag.
+ */
+export async function buildProjectImage(image: ProjectImage): Promise<string> {
+  await execa(
+    'docker',
+    [
+      'build',
+      '--quiet',
+      ...(image.label ? ['--label', image.label] : []),
+      '--build-arg',
+      `EXTRA_CA_CERTS=${localCaCertificates()}`,
+      ...(image.target ? ['--target', image.target] : []),
+      '-f',
+      join(repoRoot, `${image.dockerfile}.Dockerfile`),
+      '-t',
+      image.tag,
+      repoRoot,
+    ],
+    { env: { DOCKER_BUILDKIT: '0' } },
+  );
+  return image.tag;
+}
+
 /** A TCP port that was free on 127.0.0.1 a moment ago. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
