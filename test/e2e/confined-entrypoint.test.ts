@@ -89,6 +89,14 @@ function processesNamed(text: string): number[] {
   return found;
 }
 
+/** The pids whose command line contains `text`, waiting up to 10 s for at least one to appear. */
+async function processesNamedSoon(text: string): Promise<number[]> {
+  for (const deadline = Date.now() + 10_000; ; await new Promise((resolve) => setTimeout(resolve, 100))) {
+    const found = processesNamed(text);
+    if (found.length > 0 || Date.now() > deadline) return found;
+  }
+}
+
 /** The child of `parent` whose command line contains `text`. */
 function childNamed(parent: number, text: string): number {
   for (const pid of processesNamed(text)) {
@@ -214,7 +222,8 @@ describe('a confined entrypoint', () => {
       extendEnv: false,
       reject: false,
     });
-    const daemons = processesNamed(`hostile-daemon-${process.pid}-root`);
+    // The script returns as soon as it has forked the daemon, which may not have taken its name yet.
+    const daemons = await processesNamedSoon(`hostile-daemon-${process.pid}-root`);
     for (const pid of daemons) process.kill(pid, 'SIGKILL');
     for (const dir of [join(work, 'as-root'), join(data, 'deployer'), join(data, 'deployer', 'work', honest, 'tree')]) {
       rmSync(join(dir, `hostile-was-here-${process.pid}-root`), { force: true });
