@@ -2,7 +2,14 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
-import { ensureStandInImage, removeStack, repoRoot, requireEngine } from '../support/docker.js';
+import {
+  askOverNetwork,
+  ensureStandInImage,
+  removeStack,
+  repoRoot,
+  requireEngine,
+  waitFor,
+} from '../support/docker.js';
 import { commitFiles } from '../support/git.js';
 import { startLocalPlatform, type LocalPlatform } from '../support/platform.js';
 
@@ -41,7 +48,7 @@ const REFUSED: Record<string, string[]> = {
 const VICTIM_COMPOSE = `services:
   web:
     build: .
-    command: ["sleep", "100000"]
+    command: ["sh", "-c", "mkdir -p /www && echo victim serves > /www/index.html && exec httpd -f -p 8080 -h /www"]
     expose: ["8080"]
     deploy:
       labels:
@@ -52,8 +59,14 @@ const VICTIM_COMPOSE = `services:
 
 interface ServiceInfo {
   Version: { Index: number };
-  Spec: { Labels: Record<string, string>; TaskTemplate: { ContainerSpec: { Image: string } } };
+  Spec: {
+    Labels: Record<string, string>;
+    TaskTemplate: { ContainerSpec: { Image: string }; Networks?: { Target: string }[] };
+  };
 }
+
+/** The router's network under `swarmlet up`. */
+const ROUTER_NETWORK = 'traefik-public';
 
 /**
  * The compose policy for untrusted apps and the `domains` verbs, end to end: real ssh and git against `swarmlet up`.
@@ -166,8 +179,12 @@ describe('the compose policy and domains', () => {
   }, 60_000);
 
   it('domains add routes a second host without a rebuild, domains lists both, domains remove takes it off', async () => {
+    const { Id: routerNetwork } = (await docker.getNetwork(ROUTER_NETWORK).inspect()) as { Id: string };
+    const networksOf = async () => ((await service(victim))?.Spec.TaskTemplate.Networks ?? []).map((n) => n.Target);
     const before = await service(victim);
     const image = before?.Spec.TaskTemplate.ContainerSpec.Image;
+    // The victim's compose file routes it by labels alone, without joining the router's network.
+    expect(await networksOf()).not.toContain(routerNetwork);
     const added = await ssh('domains', 'add', victim, second);
     expect(added.exitCode).toBe(0);
     expect(added.stdout).toContain(`domains of ${victim}: added ${second} (service web)`);
@@ -184,7 +201,12 @@ describe('the compose policy and domains', () => {
       [`traefik.http.routers.${name}.tls.certresolver`]: 'letsencrypt',
       [`traefik.http.services.${name}.loadbalancer.server.port`]: '8080',
       [`traefik.http.routers.victim-${process.pid}.rule`]: `Host(\`${victim}.localhost\`)`,
+      'traefik.swarm.network': ROUTER_NETWORK,
     });
+    expect(await networksOf()).toContain(routerNetwork);
+    await waitFor(`${victim} to answer over ${ROUTER_NETWORK}`, async () =>
+      (await askOverNetwork(ROUTER_NETWORK, `${victim}_web`, 8080)).includes('victim serves') ? true : undefined,
+    );
     const listed = await ssh('domains', victim);
     expect(listed.exitCode).toBe(0);
     expect(listed.stdout).toMatch(new RegExp(`^HOST\\s+SERVICE\\s+SOURCE$`, 'm'));
@@ -198,6 +220,7 @@ describe('the compose policy and domains', () => {
     const removed = await ssh('domains', 'remove', victim, second);
     expect(removed.exitCode).toBe(0);
     expect(Object.values((await service(victim))?.Spec.Labels ?? {})).not.toContain(`Host(\`${second}\`)`);
+    expect(await networksOf()).not.toContain(routerNetwork);
     expect(JSON.parse((await ssh('domains', victim, '--json')).stdout)).toEqual([
       { host: `${victim}.localhost`, service: 'web', source: 'compose' },
     ]);

@@ -139,7 +139,7 @@ describe('install.sh', () => {
       { reject: false, all: true },
     );
     let screen = '';
-    const answers = [
+    const answers: [prompt: string, reply: string][] = [
       ['Password for admin: ', 'first-Passw0rd\n'],
       ['The same password again: ', 'second-Passw0rd\n'],
     ];

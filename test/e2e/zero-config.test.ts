@@ -2,8 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
-import { execa } from 'execa';
-import { ensureStandInImage, removeStack, requireEngine, waitFor } from '../support/docker.js';
+import { askOverNetwork, ensureStandInImage, removeStack, requireEngine, waitFor } from '../support/docker.js';
 import { commitFiles } from '../support/git.js';
 import { startLocalPlatform, type LocalPlatform } from '../support/platform.js';
 
@@ -31,15 +30,7 @@ describe('a repository with only a Dockerfile', () => {
 
   const service = async (app: string) => (await docker.getService(`${app}_web`).inspect()) as WebService;
   /** What the web service of `app` answers on `port`, asked from a container on the router's network. */
-  const askOverRouterNetwork = async (app: string, port: number) => {
-    const request = `printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | nc tasks.${app}_web ${String(port)}`;
-    const result = await execa(
-      'docker',
-      ['run', '--rm', '--network', NETWORK, '--label', 'swarmlet.test=true', 'busybox', 'sh', '-c', request],
-      { reject: false },
-    );
-    return result.stdout;
-  };
+  const askOverRouterNetwork = (app: string, port: number) => askOverNetwork(NETWORK, `${app}_web`, port);
   const repository = async (app: string, files: Record<string, string>) => {
     const dir = join(work, app);
     await platform.initRepository(dir, app);

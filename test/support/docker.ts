@@ -114,6 +114,20 @@ export function freePort(): Promise<number> {
 }
 
 /**
+ * What a stack's service answers to `GET /index.html` on `port`, asked from a busybox container on `network` at
+ * `tasks.STACK_SERVICE`, as a router on that network would reach it; '' when nothing answers.
+ */
+export async function askOverNetwork(network: string, service: string, port: number): Promise<string> {
+  const request = `printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | nc tasks.${service} ${String(port)}`;
+  const result = await execa(
+    'docker',
+    ['run', '--rm', '--network', network, '--label', 'swarmlet.test=true', 'busybox', 'sh', '-c', request],
+    { reject: false },
+  );
+  return result.stdout;
+}
+
+/**
  * Calls `probe` every `intervalMs` until it returns a value other than undefined, and resolves with it. Rejects
  * after `timeoutMs` with `what` and the probe's last error, so a failing wait says what it waited for.
  */

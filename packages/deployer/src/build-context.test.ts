@@ -19,7 +19,7 @@ async function read(stream: NodeJS.ReadableStream): Promise<TarEntry[]> {
   const extract = tarStream.extract();
   extract.on('entry', (header, body, next) => {
     const chunks: Buffer[] = [];
-    body.on('data', (chunk: Buffer) => chunks.push(chunk));
+    body.on('data', (chunk: unknown) => chunks.push(chunk as Buffer));
     body.on('end', () => {
       found.push({
         name: header.name,

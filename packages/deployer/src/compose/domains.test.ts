@@ -113,6 +113,61 @@ describe('withDomains', () => {
     expect(withDomains(compose(), [], 'n', { kind: 'traefik' })).toEqual(compose());
   });
 
+  it("attaches the service to the router's network unless its labels name one, keeping the networks it had", () => {
+    const routed = withDomains(
+      {
+        services: {
+          web: { image: 'x', expose: ['80'] },
+          api: { image: 'y', expose: ['81'], networks: ['back'] },
+          admin: { image: 'z', expose: ['82'], networks: { back: { aliases: ['a'] } } },
+          own: { image: 'v', expose: ['83'], deploy: { labels: { 'traefik.swarm.network': 'mine' } } },
+        },
+        networks: { back: {} },
+      },
+      ['web', 'api', 'admin', 'own'].map((service) => ({ host: `${service}.test`, service })),
+      'traefik-public',
+      { kind: 'traefik' },
+    );
+    expect(routed.networks).toEqual({ back: {}, 'swarmlet-router': { external: true, name: 'traefik-public' } });
+    expect(routed.services.web?.networks).toEqual(['default', 'swarmlet-router']);
+    expect(routed.services.api?.networks).toEqual(['back', 'swarmlet-router']);
+    expect(routed.services.admin?.networks).toEqual({ back: { aliases: ['a'] }, 'swarmlet-router': {} });
+    expect(routed.services.own?.networks).toBeUndefined();
+    expect(routed.services.web?.deploy?.labels).toMatchObject({ 'traefik.swarm.network': 'traefik-public' });
+    expect(routed.services.own?.deploy?.labels).toMatchObject({ 'traefik.swarm.network': 'mine' });
+  });
+
+  it('uses the network the compose file already declares for the router, by name or as an external key', () => {
+    const byName = withDomains(
+      {
+        services: { web: { image: 'x', expose: ['80'], networks: ['edge'] } },
+        networks: { edge: { external: true, name: 'traefik-public' } },
+      },
+      [{ host: 'w.test' }],
+      'traefik-public',
+      { kind: 'traefik' },
+    );
+    expect(byName.networks).toEqual({ edge: { external: true, name: 'traefik-public' } });
+    expect(byName.services.web?.networks).toEqual(['edge']);
+    const byKey = withDomains(
+      {
+        services: { web: { image: 'x', expose: ['80'] } },
+        networks: { 'traefik-public': { external: true }, 'swarmlet-router': {} },
+      },
+      [{ host: 'w.test' }],
+      'traefik-public',
+      { kind: 'traefik' },
+    );
+    expect(byKey.services.web?.networks).toEqual(['default', 'traefik-public']);
+    const clash = withDomains(
+      { services: { web: { image: 'x', expose: ['80'] } }, networks: { 'swarmlet-router': {} } },
+      [{ host: 'w.test' }],
+      'traefik-public',
+      { kind: 'traefik' },
+    );
+    expect(clash.networks).toMatchObject({ 'swarmlet-router-2': { external: true, name: 'traefik-public' } });
+  });
+
   it('uses the plain web entry point of the local router that npm start runs', () => {
     const router = domainRouterName('shop.test');
     const labels = withDomains(compose(), [{ host: 'shop.test' }], 'n', { kind: 'local', httpPort: 8000 }).services.api

@@ -101,7 +101,9 @@ export function domainPort(name: string, service: ComposeService, requested: num
  * The compose file with each route's Traefik labels added to its service's `deploy.labels` (see `routeLabels`):
  * `traefik.enable`, the Traefik network (`traefik.swarm.network`, unless the service names one), and a router of
  * its own per host (``Host(`HOST`)``; on the production router the `websecure` entry point with the `letsencrypt`
- * resolver) to a Traefik service on the route's port. Returns a new file; the input is unchanged. Pure.
+ * resolver) to a Traefik service on the route's port. A service whose labels name no Traefik network is also
+ * attached to `network` (as an external network, keeping the networks it had, `default` when it named none), so the
+ * router can reach it. Returns a new file; the input is unchanged. Pure.
  * @throws ComposeError naming the host when its service or port cannot be found.
  */
 export function withDomains(
@@ -112,6 +114,7 @@ export function withDomains(
 ): ComposeFile {
   if (routes.length === 0) return compose;
   const services = { ...compose.services };
+  let networks = compose.networks as Record<string, unknown> | undefined;
   for (const route of routes) {
     let name: string;
     let port: number;
@@ -121,20 +124,45 @@ export function withDomains(
     } catch (error) {
       throw new ComposeError(`domain ${route.host}: ${(error as Error).message}`, { cause: error });
     }
-    const service = services[name] ?? {};
+    let service = services[name] ?? {};
     const labels = deployLabels(service);
+    const named = labels['traefik.swarm.network'];
+    if (named === undefined && service.network_mode === undefined) {
+      const key = networkKey(networks, network);
+      networks = { ...networks, [key]: networks?.[key] ?? { external: true, name: network } };
+      service = withNetwork(service, key);
+    }
     const added = routeLabels(
-      {
-        name: domainRouterName(route.host),
-        hosts: [route.host],
-        port,
-        network: labels['traefik.swarm.network'] ?? network,
-      },
+      { name: domainRouterName(route.host), hosts: [route.host], port, network: named ?? network },
       router,
     );
     services[name] = { ...service, deploy: { ...service.deploy, labels: { ...labels, ...added } } };
   }
-  return { ...compose, services };
+  return networks === undefined ? { ...compose, services } : { ...compose, services, networks };
+}
+
+/** The key under which `networks` (a compose file's top level) holds the external network `name`, or a new key. */
+function networkKey(networks: Record<string, unknown> | undefined, name: string): string {
+  for (const [key, value] of Object.entries(networks ?? {})) {
+    const definition = (value ?? {}) as { name?: unknown; external?: unknown };
+    if ((definition.name ?? (definition.external === true ? key : undefined)) === name) return key;
+  }
+  let key = 'swarmlet-router';
+  for (let n = 2; networks?.[key] !== undefined; n += 1) key = `swarmlet-router-${String(n)}`;
+  return key;
+}
+
+/** `service` also on the network `key`: added to its list or map of networks, or beside `default` if it has none. */
+function withNetwork(service: ComposeService, key: string): ComposeService {
+  const current = service.networks;
+  if (Array.isArray(current)) {
+    const list = current as unknown[];
+    return list.includes(key) ? service : { ...service, networks: [...list, key] };
+  }
+  if (typeof current === 'object' && current !== null) {
+    return key in current ? service : { ...service, networks: { ...current, [key]: {} } };
+  }
+  return { ...service, networks: ['default', key] };
 }
 
 function isRouted(service: ComposeService): boolean {
