@@ -316,6 +316,8 @@ deploy_stack() {
   (
     export ROOT_DOMAIN=$domain SWARMLET_USERNAME=$user SWARMLET_EMAIL=$email SWARMLET_REGISTRY=$REGISTRY_ADDR \
       SWARMLET_VERSION=$version SWARMLET_PUBLISH_MODE=$publish_mode TRAEFIK_NETWORK=$NETWORK APP_NAME=$name
+    # Without the router, the deployer reports apps' published ports instead of URLs nothing serves.
+    [ "$with_router" = true ] || export SWARMLET_ROUTER=none
     # The deployer mounts the engine's socket: the one DOCKER_HOST names when it names a unix socket.
     case ${DOCKER_HOST:-} in unix://*) export DOCKER_SOCKET=${DOCKER_HOST#unix://} ;; esac
     # The agent serves the dashboard on this node's docker_gwbridge gateway, where the dashboard service reaches it.

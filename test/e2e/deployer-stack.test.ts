@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
@@ -17,8 +17,14 @@ import { gitIn } from '../support/git.js';
 import { lockCoreSwarm } from '../support/swarm-lock.js';
 
 interface ServiceSpec {
-  Spec: { TaskTemplate: { ContainerSpec: { Env?: string[] } } };
+  Spec: { TaskTemplate: { ContainerSpec: { Env?: string[]; Mounts?: { Source: string; Target: string }[] } } };
 }
+
+/**
+ * The engine's socket under another name than the stack's default (`/var/run` leads to `/run` on Debian), as an
+ * install whose DOCKER_HOST names it passes it: a push of the deployer repository must keep it.
+ */
+const SOCKET = realpathSync('/var/run/docker.sock');
 
 /**
  * The deployer image as the platform runs it: built from the repository with `deployer.Dockerfile`, deployed as
@@ -115,6 +121,8 @@ describe('the deployer core stack', () => {
           REGISTRY_PASSWORD_SECRET: passwordSecret,
           REGISTRY_HTPASSWD_SECRET: htpasswdSecret,
           DASHBOARD_ADDR: dashboardAddr,
+          DOCKER_SOCKET: SOCKET,
+          SWARMLET_ROUTER: 'none',
         },
       },
     );
@@ -230,6 +238,7 @@ describe('the deployer core stack', () => {
   }, 300_000);
 
   it('updates itself from a push of the deployer repository, and the pusher learns the outcome', async () => {
+    expect(SOCKET).not.toBe('/var/run/docker.sock');
     const keyBefore = await hostKey();
     const [old] = await runningContainers();
     writeFileSync(
@@ -240,7 +249,6 @@ describe('the deployer core stack', () => {
         `AGENT_TOKEN_SECRET=${tokenSecret}`,
         `REGISTRY_PASSWORD_SECRET=${passwordSecret}`,
         `REGISTRY_HTPASSWD_SECRET=${htpasswdSecret}`,
-        `DASHBOARD_ADDR=${dashboardAddr}`,
         '',
       ].join('\n'),
     );
@@ -251,6 +259,19 @@ describe('the deployer core stack', () => {
     expect(push.exitCode).toBe(0);
     const service = (await engine().getService('deployer_deployer').inspect()) as ServiceSpec;
     expect(service.Spec.TaskTemplate.ContainerSpec.Env).toContain('SWARMLET_LOG_LEVEL=debug');
+    // What the install chose, which the pushed .env does not say, is kept.
+    expect(service.Spec.TaskTemplate.ContainerSpec.Env).toEqual(
+      expect.arrayContaining([
+        'SWARMLET_ROUTER=none',
+        `SWARMLET_HOST_DOCKER_SOCKET=${SOCKET}`,
+        `SWARMLET_DASHBOARD_ADDR=${dashboardAddr}`,
+      ]),
+    );
+    expect(service.Spec.TaskTemplate.ContainerSpec.Mounts).toContainEqual(
+      expect.objectContaining({ Source: SOCKET, Target: '/var/run/docker.sock' }),
+    );
+    const dashboard = (await engine().getService('deployer_dashboard').inspect()) as ServiceSpec;
+    expect(dashboard.Spec.TaskTemplate.ContainerSpec.Env).toContain(`FORWARDER_UPSTREAM=${dashboardAddr}`);
     await waitFor('the old task to have drained and gone', async () => {
       const running = await runningContainers();
       return running.length === 1 && running[0]?.Id !== old?.Id ? true : undefined;

@@ -81,6 +81,20 @@ describe('loadAgentConfig', () => {
     expect(() => loadAgentConfig({ SWARMLET_HISTORY_LIMIT: 'all' })).toThrow(/SWARMLET_HISTORY_LIMIT/);
   });
 
+  it("tells the core stacks the install's socket, dashboard address and router, when it gave them", () => {
+    expect(loadAgentConfig({}).coreVariables).toEqual({ SWARMLET_ROUTER: 'traefik' });
+    expect(
+      loadAgentConfig({
+        SWARMLET_HOST_DOCKER_SOCKET: '/run/user/0/docker.sock',
+        SWARMLET_DASHBOARD_ADDR: '172.19.0.1:8788',
+        SWARMLET_ROUTER: 'none',
+      }).coreVariables,
+    ).toEqual({ DOCKER_SOCKET: '/run/user/0/docker.sock', DASHBOARD_ADDR: '172.19.0.1:8788', SWARMLET_ROUTER: 'none' });
+    expect(() => loadAgentConfig({ SWARMLET_HOST_DOCKER_SOCKET: 'docker.sock' })).toThrow(
+      /SWARMLET_HOST_DOCKER_SOCKET/,
+    );
+  });
+
   it('reads the builder and the build cache limit, 10 GiB by default', () => {
     expect(loadAgentConfig({})).toMatchObject({ builder: 'auto', buildCacheLimitBytes: 10 * 2 ** 30 });
     expect(loadAgentConfig({ SWARMLET_BUILDER: 'classic', SWARMLET_BUILD_CACHE_LIMIT: '512 MiB' })).toMatchObject({

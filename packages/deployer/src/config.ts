@@ -75,6 +75,10 @@ const schema = z.object({
   SWARMLET_HTPASSWD_FILE: z.string().min(1).optional(),
   SWARMLET_BEHIND_PROXY: z.enum(['true', 'false']).default('false'),
   SWARMLET_DASHBOARD_ADDR: listenAddressSchema.optional(),
+  SWARMLET_HOST_DOCKER_SOCKET: z
+    .string()
+    .regex(/^\/[^\0]*$/, 'expected an absolute path')
+    .optional(),
 });
 
 /** The deployer agent's settings. */
@@ -136,6 +140,12 @@ export interface AgentConfig {
    * router (on an install, the node's docker_gwbridge gateway, which containers reach). It is taken once it is free.
    */
   dashboardListen: ListenAddress | undefined;
+  /**
+   * What a deploy of a core stack is told of this install besides the platform's variables, so a push of the
+   * deployer repository keeps it: `DOCKER_SOCKET` (from `SWARMLET_HOST_DOCKER_SOCKET`, the engine's socket on the
+   * node) and `DASHBOARD_ADDR` (from `SWARMLET_DASHBOARD_ADDR`) when set, and `SWARMLET_ROUTER`.
+   */
+  coreVariables: Record<string, string>;
 }
 
 /**
@@ -151,7 +161,7 @@ export interface AgentConfig {
  * `SWARMLET_HTTP_PORT`, 8080; `none`: no router, deploys report published ports), and the time limits as
  * durations (`30m`, `90s`, `1h30m`): `SWARMLET_BUILD_TIMEOUT` (30m), `SWARMLET_PUSH_TIMEOUT` (10m),
  * `SWARMLET_STACK_DEPLOY_TIMEOUT` (5m), `SWARMLET_ENGINE_TIMEOUT` (2m), `SWARMLET_DEPLOY_TIMEOUT` (none), `SWARMLET_HISTORY_LIMIT` (20), `SWARMLET_HTPASSWD_FILE` (none: no dashboard),
- * `SWARMLET_BEHIND_PROXY` (`false`), `SWARMLET_DASHBOARD_ADDR` (none). Pure.
+ * `SWARMLET_BEHIND_PROXY` (`false`), `SWARMLET_DASHBOARD_ADDR` (none), `SWARMLET_HOST_DOCKER_SOCKET` (none). Pure.
  * @throws ConfigError naming the variable that is invalid.
  */
 export function loadAgentConfig(env: Env, cwd = '/'): AgentConfig {
@@ -194,5 +204,10 @@ export function loadAgentConfig(env: Env, cwd = '/'): AgentConfig {
     htpasswdFile: parsed.SWARMLET_HTPASSWD_FILE === undefined ? undefined : resolve(cwd, parsed.SWARMLET_HTPASSWD_FILE),
     behindProxy: parsed.SWARMLET_BEHIND_PROXY === 'true',
     dashboardListen: parsed.SWARMLET_DASHBOARD_ADDR,
+    coreVariables: {
+      ...(parsed.SWARMLET_HOST_DOCKER_SOCKET !== undefined && { DOCKER_SOCKET: parsed.SWARMLET_HOST_DOCKER_SOCKET }),
+      ...(env.SWARMLET_DASHBOARD_ADDR !== undefined && { DASHBOARD_ADDR: env.SWARMLET_DASHBOARD_ADDR }),
+      SWARMLET_ROUTER: parsed.SWARMLET_ROUTER,
+    },
   };
 }

@@ -91,6 +91,11 @@ export interface PipelineSettings {
   /** What routes HTTP to the apps: labels of Dockerfile apps and the URLs a deploy reports ({@link PRODUCTION_ROUTER}). */
   router?: RouterSettings;
   /**
+   * What the platform's own stacks are told besides the platform's variables: the choices the install made about
+   * this server (the engine's socket, the dashboard's address, …), so a push of a core repository keeps them.
+   */
+  coreVariables?: Readonly<Record<string, string>>;
+  /**
    * The platform's time limits (see `deploy-limits.ts`); each one missing is {@link DEFAULT_LIMITS}'s, and
    * convergence's is `convergeTimeoutMs`. An app's config may set its own.
    */
@@ -228,6 +233,7 @@ export async function runPipeline(
       commit,
       branch: request.branch,
       path: settings.path,
+      ...(CORE_APPS.includes(request.app) && settings.coreVariables && { extra: settings.coreVariables }),
     };
     const environment = await step('environment', async () => {
       const assembled = await project.environment(tree, platform, appSettings.config, onLine);

@@ -73,6 +73,7 @@ export async function serveAgent(env: Env, cwd: string, extras: AgentExtras = {}
       concurrency: config.concurrency,
       limits: config.limits,
       historyLimit: config.historyLimit,
+      coreVariables: config.coreVariables,
     },
     log,
   );

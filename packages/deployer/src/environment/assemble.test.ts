@@ -60,6 +60,11 @@ describe('platformEnvironment', () => {
       SWARMLET_PUBLISH_MODE: 'host',
     });
   });
+
+  it('adds the extra variables, which cannot replace the named ones', () => {
+    const env = platformEnvironment({ ...PLATFORM, extra: { DOCKER_SOCKET: '/run/docker.sock', APP_NAME: 'other' } });
+    expect(env).toMatchObject({ DOCKER_SOCKET: '/run/docker.sock', APP_NAME: 'shop' });
+  });
 });
 
 describe('assembleEnvironment', () => {

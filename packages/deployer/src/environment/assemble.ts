@@ -38,6 +38,8 @@ export interface PlatformVariables {
   branch: string;
   /** `PATH` for the entrypoint and the programs a deploy runs; {@link DEFAULT_PATH} by default. */
   path?: string;
+  /** More variables by name (the platform's own stacks get the install's choices); the names above win. */
+  extra?: Readonly<Record<string, string>>;
 }
 
 /** Where a variable of a deploy's environment got its value. */
@@ -52,11 +54,12 @@ export interface DeployEnvironment {
 
 /**
  * The platform's variables under their environment names: `SWARMLET_REGISTRY`, `ROOT_DOMAIN`,
- * `SWARMLET_USERNAME`, `SWARMLET_EMAIL`, `TRAEFIK_NETWORK`, `SWARMLET_VERSION`, `SWARMLET_PUBLISH_MODE`, `APP_NAME`, `GIT_SHA`, `GIT_BRANCH` and `PATH`, with the defaults
- * filled in. Pure.
+ * `SWARMLET_USERNAME`, `SWARMLET_EMAIL`, `TRAEFIK_NETWORK`, `SWARMLET_VERSION`, `SWARMLET_PUBLISH_MODE`, `APP_NAME`,
+ * `GIT_SHA`, `GIT_BRANCH` and `PATH`, with the defaults filled in, after the `extra` ones. Pure.
  */
 export function platformEnvironment(platform: PlatformVariables): Record<string, string> {
   return {
+    ...platform.extra,
     SWARMLET_REGISTRY: platform.registry ?? DEFAULT_REGISTRY,
     ROOT_DOMAIN: platform.rootDomain,
     SWARMLET_USERNAME: platform.username,
