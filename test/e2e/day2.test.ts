@@ -71,6 +71,19 @@ describe('operating an app over SSH and with the CLI', () => {
   const image = async (service: string) =>
     ((await docker.getService(`${app}_${service}`).inspect()) as ServiceSpec).Spec.TaskTemplate.ContainerSpec.Image;
   const push = () => platform.git(repo, 'push', 'swarmlet', 'master');
+  /** Waits until every running task of the worker reads `text` from its secret `token`. */
+  const workerSecretIs = (text: string) =>
+    waitFor(`the worker to read ${JSON.stringify(text)} from its secret`, async () => {
+      const containers = await docker.listContainers({
+        filters: { label: [`com.docker.swarm.service.name=${app}_worker`] },
+      });
+      const read = await Promise.all(
+        containers.map((container) =>
+          execa('docker', ['exec', container.Id, 'cat', '/run/secrets/token'], { reject: false }),
+        ),
+      );
+      return read.length > 0 && read.every((result) => result.stdout === text) ? true : undefined;
+    });
 
   beforeAll(async () => {
     docker = await requireEngine();
@@ -209,9 +222,12 @@ describe('operating an app over SSH and with the CLI', () => {
       /web publishes port \d+ in host mode: one task per node can hold it, and the swarm has 1 active node/,
     );
     expect((await ssh('status', app)).stdout).toMatch(/^worker\s+\S+\s+2\/2\s+2 \(scale override\)$/m);
-    await commitFiles(repo, { 'index.html': 'version two\n' }, 'two');
+    // A changed secret file makes a new swarm secret (swarm never changes one); the one no service uses goes.
+    await commitFiles(repo, { 'index.html': 'version two\n', 'token.txt': 'the secret file, edited\n' }, 'two');
     const pushed = await push();
     expect(pushed.exitCode).toBe(0);
+    expect(pushed.all).toMatch(new RegExp(`removed secret ${app}_token-[0-9a-f]{12}: no service uses it any more`));
+    await workerSecretIs('the secret file, edited');
     expect(pushed.all).toContain('Updating service');
     expect(pushed.all).not.toContain('--detach=false');
     await serving('/', 'version two\n');
@@ -290,6 +306,7 @@ describe('operating an app over SSH and with the CLI', () => {
     expect(rollback.stdout).toContain(`(commit ${firstCommit.slice(0, 12)})`);
     await serving('/', 'version one\n');
     expect(await image('web')).toContain(`:${firstCommit}@sha256:`);
+    await workerSecretIs('the secret file');
     const redeploy = await ssh('redeploy', app);
     expect(redeploy.exitCode).toBe(0);
     expect(redeploy.stdout).toContain(`deploying ${app} again at ${firstCommit.slice(0, 12)}`);

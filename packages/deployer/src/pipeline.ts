@@ -18,6 +18,7 @@ import {
   type DockerfileAppOptions,
 } from './compose/dockerfile-app.js';
 import { withDomains } from './compose/domains.js';
+import { withContentNames } from './compose/file-objects.js';
 import { NoComposeFileError } from './compose/load.js';
 import { checkComposePolicy, routingClaims } from './compose/policy.js';
 import { buildSecretsFor, planBuilds, resolveCompose, type BuildTarget, type ComposeFile } from './compose/resolve.js';
@@ -40,6 +41,7 @@ import { imageExposedPorts } from './docker/image-ports.js';
 import { routedServices } from './docker/routed-hosts.js';
 import { deployStack } from './docker/stack.js';
 import { rollBackStack } from './docker/stack-rollback.js';
+import { pruneContentNamedObjects } from './docker/stack-file-objects.js';
 import type { DeployEnvironment, PlatformVariables, VariableSource } from './environment/assemble.js';
 import { PRODUCTION_ROUTER, reachability, type RouterSettings } from './routing.js';
 
@@ -353,6 +355,7 @@ export async function runPipeline(
       for (const line of text.trimEnd().split('\n')) onLine(`    ${line}`);
     }
     compose = withDomains(compose, appSettings.domains ?? [], settings.traefikNetwork, router);
+    compose = await withContentNames(compose, join(tree, dirname(composeFile)), request.app);
     const resolve = (maskConfig: boolean) =>
       resolveCompose(compose, {
         app: request.app,
@@ -405,6 +408,14 @@ export async function runPipeline(
       const undone = await undoStackDeploy(docker, request.app, since, limits, onLine, { keepCreated: true });
       throw new Error(`${error}; ${undone}`);
     }
+    await pruneContentNamedObjects(docker, request.app).then(
+      (removed) => {
+        for (const object of removed) onLine(`removed ${object}: no service uses it any more`);
+      },
+      (error: unknown) => {
+        onLine(`warning: old secrets and configs were not cleaned up: ${(error as Error).message}`);
+      },
+    );
     const reached = reachability(compose, router);
     report.urls = reached.urls;
     report.ok = true;
