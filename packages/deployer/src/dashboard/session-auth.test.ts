@@ -1,4 +1,5 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadHtpasswd, LoginThrottle } from '@swarmlet/common';
@@ -10,6 +11,7 @@ import { Deployer } from '../deployer.js';
 import { connectEngine } from '../docker/engine.js';
 import { NodeOperations } from '../node-operations.js';
 import { RegistryCatalog } from '../registry-catalog.js';
+import { isTls } from './session-auth.js';
 import { SessionStore } from './sessions.js';
 
 const PASSWORD = 'correct horse battery';
@@ -215,5 +217,20 @@ describe('the dashboard sign-in, sessions and CSRF protection', () => {
     }
     expect((await request(server).get('/assets/../package.json')).status).toBe(404);
     expect((await request(server).get('/assets/%2e%2e/src/agent.ts')).status).toBe(404);
+  });
+});
+
+describe('isTls', () => {
+  const asked = (encrypted: boolean, forwardedProto: string) => ({
+    req: { socket: { encrypted } } as unknown as IncomingMessage,
+    get: (name: string) => (name === 'X-Forwarded-Proto' ? forwardedProto : ''),
+  });
+
+  it('believes X-Forwarded-Proto only from a proxy in front; a TLS socket is TLS either way', () => {
+    expect(isTls(asked(false, 'https'), true)).toBe(true);
+    expect(isTls(asked(false, 'https'), false)).toBe(false);
+    expect(isTls(asked(false, 'http, https'), true)).toBe(false);
+    expect(isTls(asked(true, ''), false)).toBe(true);
+    expect(isTls(asked(false, ''), true)).toBe(false);
   });
 });

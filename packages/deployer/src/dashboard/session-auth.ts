@@ -52,7 +52,7 @@ export function requireSession(auth: SessionAuth, kind: 'api' | 'page') {
       return;
     }
     if (!SAFE_METHODS.has(ctx.method)) {
-      const refusal = crossSiteRefusal(ctx) ?? csrfRefusal(ctx.get(CSRF_HEADER), session.csrfToken);
+      const refusal = crossSiteRefusal(ctx, auth.behindProxy) ?? csrfRefusal(ctx.get(CSRF_HEADER), session.csrfToken);
       if (refusal !== undefined) {
         ctx.status = 403;
         ctx.body = { error: refusal };
@@ -91,7 +91,7 @@ export function signInRoutes(auth: SessionAuth) {
       await requireSession(auth, 'api')(ctx, () => {
         const session = (ctx.state as SessionState).session;
         if (session) auth.sessions.end(session.id);
-        ctx.append('Set-Cookie', sessionCookie('', isTls(ctx), 0));
+        ctx.append('Set-Cookie', sessionCookie('', isTls(ctx, auth.behindProxy), 0));
         ctx.status = 204;
         return Promise.resolve();
       });
@@ -102,7 +102,7 @@ export function signInRoutes(auth: SessionAuth) {
 }
 
 async function signIn(ctx: Context, auth: SessionAuth): Promise<void> {
-  const refusal = crossSiteRefusal(ctx);
+  const refusal = crossSiteRefusal(ctx, auth.behindProxy);
   if (refusal !== undefined) {
     ctx.status = 403;
     ctx.body = { error: refusal };
@@ -125,7 +125,7 @@ async function signIn(ctx: Context, auth: SessionAuth): Promise<void> {
   }
   auth.throttle.giveBack(address, user);
   const session = auth.sessions.create(user);
-  ctx.append('Set-Cookie', sessionCookie(session.id, isTls(ctx)));
+  ctx.append('Set-Cookie', sessionCookie(session.id, isTls(ctx, auth.behindProxy)));
   ctx.status = 303;
   ctx.set('Location', target);
 }
@@ -148,20 +148,23 @@ function sessionCookie(id: string, secure: boolean, maxAge?: number): string {
   ].join('; ');
 }
 
-/** Whether the request came over TLS: to this server, or to the proxy in front (`X-Forwarded-Proto`). */
-export function isTls(ctx: Context): boolean {
+/**
+ * Whether the request came over TLS: to this server, or, when a proxy stands in front (`behindProxy`), to the proxy
+ * (its `X-Forwarded-Proto`; without a proxy that header is the client's own word and is not believed).
+ */
+export function isTls(ctx: Pick<Context, 'req' | 'get'>, behindProxy: boolean): boolean {
   return (
     (ctx.req.socket as { encrypted?: boolean }).encrypted === true ||
-    ctx.get('X-Forwarded-Proto').split(',')[0] === 'https'
+    (behindProxy && ctx.get('X-Forwarded-Proto').split(',')[0] === 'https')
   );
 }
 
 /** Why a browser request comes from another site, or undefined when it is same-origin (or not from a browser). */
-function crossSiteRefusal(ctx: Context): string | undefined {
+function crossSiteRefusal(ctx: Context, behindProxy: boolean): string | undefined {
   const site = ctx.get('Sec-Fetch-Site');
   if (site !== '' && site !== 'same-origin') return `refused: a ${site} request may not change anything`;
   const origin = ctx.get('Origin');
-  const own = `${isTls(ctx) ? 'https' : 'http'}://${ctx.get('Host')}`;
+  const own = `${isTls(ctx, behindProxy) ? 'https' : 'http'}://${ctx.get('Host')}`;
   if (origin !== '' && origin !== own) return `refused: a request from ${origin.slice(0, 100)} may not change anything`;
   return undefined;
 }
