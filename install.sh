@@ -34,6 +34,9 @@ STACKS=(router registry deployer)
 FORWARDER=forwarder
 VOLUMES=(registry_registry-data deployer_deployer-data router_certificates)
 LABELS=(swarmlet.registry swarmlet.deployer)
+# The platform's images are built on each node and never pulled: a name under the reserved .invalid domain makes a
+# node that lacks one fail to resolve it, never fetch somebody's image of that name from Docker Hub.
+IMAGES=swarmlet.invalid
 COMMAND_PATH=${SWARMLET_COMMAND:-/usr/local/bin/swarmlet}
 FIREWALL_PATH=${SWARMLET_FIREWALL_COMMAND:-/usr/local/sbin/swarmlet-registry-firewall}
 FIREWALL_UNIT=swarmlet-registry-firewall
@@ -70,7 +73,7 @@ usage: install.sh [options]
   --advertise-addr ADDR    the address the swarm advertises (default: docker's choice)
   --publish-mode MODE      ingress (default) or host, for machines whose kernel lacks the routing mesh (IPVS)
   --without-router         do not deploy Traefik (another proxy fronts the platform, or Docker Hub is unreachable)
-  --no-build               use this version's swarmlet/* images already on the engine (docker load), for a machine
+  --no-build               use this version's swarmlet.invalid/* images already on the engine (docker load), for a machine
                            that cannot reach the npm registry; they are built elsewhere from the same commit
   --yes                    ask nothing: every missing answer is an error
   --uninstall [--purge]    remove the platform; --purge removes its data volumes too
@@ -263,7 +266,7 @@ ensure_network() {
 }
 
 build_images() {
-  step "build the images swarmlet/registry:$version, swarmlet/deployer:$version and swarmlet/forwarder:$version from $SOURCE_DIR"
+  step "build the images $IMAGES/registry:$version, $IMAGES/deployer:$version and $IMAGES/forwarder:$version from $SOURCE_DIR"
   build_image registry registry
   build_image deployer deployer
   # Runs only on nodes without the registry; built here too, for the day the registry moves to another node.
@@ -272,15 +275,15 @@ build_images() {
 
 # With --no-build: the images this version deploys must be on the engine already.
 check_images() {
-  step "check the images swarmlet/registry:$version, swarmlet/deployer:$version and swarmlet/forwarder:$version (--no-build)"
+  step "check the images $IMAGES/registry:$version, $IMAGES/deployer:$version and $IMAGES/forwarder:$version (--no-build)"
   local image
   for image in registry deployer forwarder; do
-    docker image inspect "swarmlet/$image:$version" >/dev/null 2>&1 ||
-      fail "swarmlet/$image:$version is not on this engine: build it from this commit elsewhere and docker load it, or run without --no-build"
+    docker image inspect "$IMAGES/$image:$version" >/dev/null 2>&1 ||
+      fail "$IMAGES/$image:$version is not on this engine: build it from this commit elsewhere and docker load it, or run without --no-build"
   done
 }
 
-# Builds swarmlet/$2:$version from $1.Dockerfile ($2 names the Dockerfile's target when it differs from $1). A CA
+# Builds $IMAGES/$2:$version from $1.Dockerfile ($2 names the Dockerfile's target when it differs from $1). A CA
 # the machine trusts for HTTPS (an intercepting proxy's) is handed to the build stages that fetch npm packages.
 build_image() {
   local ca='' target=()
@@ -289,14 +292,14 @@ build_image() {
   fi
   [ "$1" = "$2" ] || target=(--target "$2")
   quietly env DOCKER_BUILDKIT=0 docker build --quiet --label swarmlet.managed=true --build-arg "EXTRA_CA_CERTS=$ca" \
-    "${target[@]}" -f "$SOURCE_DIR/$1.Dockerfile" -t "swarmlet/$2:$version" "$SOURCE_DIR"
+    "${target[@]}" -f "$SOURCE_DIR/$1.Dockerfile" -t "$IMAGES/$2:$version" "$SOURCE_DIR"
 }
 
 ensure_secrets() {
   step 'create the secrets (existing ones are kept)'
   if ! have_secret swarmlet-registry-htpasswd; then
     printf '%s\n' "$password" |
-      docker run --rm -i --entrypoint node "swarmlet/registry:$version" /app/packages/registry/dist/main.js htpasswd "$user" |
+      docker run --rm -i --entrypoint node "$IMAGES/registry:$version" /app/packages/registry/dist/main.js htpasswd "$user" |
       docker secret create --label swarmlet.managed=true swarmlet-registry-htpasswd - >/dev/null
   fi
   if ! have_secret swarmlet-registry-password; then
@@ -574,9 +577,9 @@ have_image() { docker image inspect "$1" >/dev/null 2>&1; }
 # Builds the registry forwarder's image (what lets this node pull from the platform's registry at 127.0.0.1:5000),
 # unless the engine has it already.
 prepare_forwarder_image() {
-  step "build the image swarmlet/forwarder:$version from $SOURCE_DIR"
-  if have_image "swarmlet/forwarder:$version"; then
-    say "the image swarmlet/forwarder:$version is here already"
+  step "build the image $IMAGES/forwarder:$version from $SOURCE_DIR"
+  if have_image "$IMAGES/forwarder:$version"; then
+    say "the image $IMAGES/forwarder:$version is here already"
     return 0
   fi
   build_image registry forwarder
@@ -600,9 +603,9 @@ join_node() {
   ensure_docker
   version=$(source_version)
   if [ "$build" = false ]; then
-    step "check the image swarmlet/forwarder:$version (--no-build)"
-    have_image "swarmlet/forwarder:$version" ||
-      fail "swarmlet/forwarder:$version is not on this engine: build it from this commit elsewhere and docker load it, or run without --no-build"
+    step "check the image $IMAGES/forwarder:$version (--no-build)"
+    have_image "$IMAGES/forwarder:$version" ||
+      fail "$IMAGES/forwarder:$version is not on this engine: build it from this commit elsewhere and docker load it, or run without --no-build"
   fi
   if check_not_in_a_swarm; then
     join_swarm
@@ -658,7 +661,9 @@ uninstall() {
   step "remove the swarmlet command ($COMMAND_PATH)"
   if [ -f "$COMMAND_PATH" ] && grep -q "Installed by Swarmlet's install.sh" "$COMMAND_PATH"; then rm -f "$COMMAND_PATH"; fi
   step 'remove the images'
-  docker images -q --filter label=swarmlet.managed=true --filter 'reference=swarmlet/*' | sort -u | xargs -r docker rmi -f >/dev/null
+  # (swarmlet/* too: the images' names before they moved under $IMAGES)
+  docker images -q --filter label=swarmlet.managed=true --filter "reference=$IMAGES/*" --filter 'reference=swarmlet/*' |
+    sort -u | xargs -r docker rmi -f >/dev/null
   if [ "$purge" = true ]; then
     step 'remove the data volumes (--purge)'
     for volume in "${VOLUMES[@]}"; do

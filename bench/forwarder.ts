@@ -34,8 +34,8 @@ async function main(): Promise<void> {
   const busybox = await ensureStandInImage(docker, 'busybox');
   await ensureStandInImage(docker, 'node');
   const images = [
-    await buildProjectImage({ dockerfile: 'registry', tag: `swarmlet/registry:${VERSION}` }),
-    await buildProjectImage({ dockerfile: 'registry', target: 'forwarder', tag: `swarmlet/forwarder:${VERSION}` }),
+    await buildProjectImage({ dockerfile: 'registry', tag: `swarmlet.invalid/registry:${VERSION}` }),
+    await buildProjectImage({ dockerfile: 'registry', target: 'forwarder', tag: `swarmlet.invalid/forwarder:${VERSION}` }),
   ];
   const work = mkdtempSync(join(tmpdir(), 'swl-bench-fw-'));
   const swarm = await startTwoNodeSwarm(join(work, 'swarm'));

@@ -68,7 +68,7 @@ describe('the registry core repository', () => {
     await ensureStandInImage(docker, 'node');
     await buildProjectImage({
       dockerfile: 'registry',
-      tag: `swarmlet/registry:${version}`,
+      tag: `swarmlet.invalid/registry:${version}`,
       label: 'swarmlet.test=true',
     });
     const htpasswd = writeHtpasswd(join(work, 'htpasswd'), { admin: `pw-${suffix}` });
@@ -137,7 +137,7 @@ describe('the registry core repository', () => {
         { timeoutMs: 30_000 },
       ).catch(() => undefined);
       await engine
-        .getImage(`swarmlet/registry:${version}`)
+        .getImage(`swarmlet.invalid/registry:${version}`)
         .remove({ force: true })
         .catch(() => undefined);
     }

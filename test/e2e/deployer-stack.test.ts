@@ -72,7 +72,7 @@ describe('the deployer core stack', () => {
     await ensureStandInImage(docker, 'docker-cli');
     await buildProjectImage({
       dockerfile: 'deployer',
-      tag: `swarmlet/deployer:${version}`,
+      tag: `swarmlet.invalid/deployer:${version}`,
       label: 'swarmlet.test=true',
     });
     await execa('docker', ['secret', 'create', '--label', 'swarmlet.test=true', tokenSecret, '-'], {
@@ -87,7 +87,7 @@ describe('the deployer core stack', () => {
     await buildProjectImage({
       dockerfile: 'registry',
       target: 'forwarder',
-      tag: `swarmlet/forwarder:${version}`,
+      tag: `swarmlet.invalid/forwarder:${version}`,
       label: 'swarmlet.test=true',
     });
     const gateway = (await docker.getNetwork('docker_gwbridge').inspect()) as {
@@ -159,7 +159,7 @@ describe('the deployer core stack', () => {
         },
         { timeoutMs: 30_000 },
       ).catch(() => undefined);
-      for (const image of [`swarmlet/deployer:${version}`, `swarmlet/forwarder:${version}`]) {
+      for (const image of [`swarmlet.invalid/deployer:${version}`, `swarmlet.invalid/forwarder:${version}`]) {
         await engine
           .getImage(image)
           .remove({ force: true })

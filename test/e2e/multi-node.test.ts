@@ -136,24 +136,24 @@ describe('the platform on two nodes', () => {
     const images = [
       await buildProjectImage({
         dockerfile: 'registry',
-        tag: `swarmlet/registry:${version}`,
+        tag: `swarmlet.invalid/registry:${version}`,
         label: 'swarmlet.managed=true',
       }),
       await buildProjectImage({
         dockerfile: 'deployer',
-        tag: `swarmlet/deployer:${version}`,
+        tag: `swarmlet.invalid/deployer:${version}`,
         label: 'swarmlet.managed=true',
       }),
       await buildProjectImage({
         dockerfile: 'registry',
         target: 'forwarder',
-        tag: `swarmlet/forwarder:${version}`,
+        tag: `swarmlet.invalid/forwarder:${version}`,
         label: 'swarmlet.managed=true',
       }),
     ];
     swarm = await startTwoNodeSwarm(join(work, 'swarm'), { join: false });
     await swarm.load([...images, busybox], [swarm.manager]);
-    await swarm.load([`swarmlet/forwarder:${version}`], [swarm.worker]);
+    await swarm.load([`swarmlet.invalid/forwarder:${version}`], [swarm.worker]);
     await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'laptop', '-f', key]);
     writeFileSync(passwordFile, `multi-node-pw-${String(process.pid)}\n`, { mode: 0o600 });
     mkdirSync(repo);

@@ -60,8 +60,8 @@ describe('install.sh --join', () => {
     await swarm.load([busybox]);
     // The forwarder's real build is install.test.ts's business: a stand-in under its tag makes the join skip it.
     version = await sourceVersion();
-    forwarder = `swarmlet/forwarder:${version}`;
-    await swarm.worker.docker.getImage(busybox).tag({ repo: 'swarmlet/forwarder', tag: version });
+    forwarder = `swarmlet.invalid/forwarder:${version}`;
+    await swarm.worker.docker.getImage(busybox).tag({ repo: 'swarmlet.invalid/forwarder', tag: version });
     const printed = await new NodeOperations(swarm.manager.docker).joinCommand('worker');
     const words = printed.install.split(' ');
     expect(words.slice(0, 2)).toEqual(['sudo', './install.sh']);
@@ -131,7 +131,7 @@ describe('install.sh --join', () => {
       );
       expect(await swarmState(worker)).toBe('inactive');
     } finally {
-      await worker.docker.getImage('busybox:latest').tag({ repo: 'swarmlet/forwarder', tag: version });
+      await worker.docker.getImage('busybox:latest').tag({ repo: 'swarmlet.invalid/forwarder', tag: version });
     }
   }, 120_000);
 

@@ -75,7 +75,7 @@ describe('registry core stack on the swarm', () => {
     await ensureStandInImage(docker, 'node');
     await buildProjectImage({
       dockerfile: 'registry',
-      tag: `swarmlet/registry:${imageVersion}`,
+      tag: `swarmlet.invalid/registry:${imageVersion}`,
       label: 'swarmlet.test=true',
     });
     const htpasswd = writeHtpasswd(join(work, 'htpasswd'), { admin: password });
@@ -121,7 +121,7 @@ describe('registry core stack on the swarm', () => {
     ).catch(() => undefined);
     await execa('docker', ['secret', 'rm', secretName], { reject: false });
     await engine
-      .getImage(`swarmlet/registry:${imageVersion}`)
+      .getImage(`swarmlet.invalid/registry:${imageVersion}`)
       .remove({ force: true })
       .catch(() => undefined);
   }, 180_000);

@@ -85,7 +85,7 @@ describe('the core stacks', () => {
   it('deployer: the agent and receiver on the host network, start-first, pinned to the labelled manager', async () => {
     const { services, rendered } = await coreStack('deployer');
     const deployer = services.deployer;
-    expect(deployer?.image).toBe('swarmlet/deployer:0.1.0');
+    expect(deployer?.image).toBe('swarmlet.invalid/deployer:0.1.0');
     expect(deployer?.deploy?.update_config?.order).toBe('start-first');
     expect(deployer?.deploy?.placement?.constraints).toEqual([
       'node.role == manager',
