@@ -142,7 +142,7 @@ describe('install.sh --join', () => {
     const result = await installOn(worker, joinArgs);
     expect({ exitCode: result.exitCode, stderr: result.stderr }).toEqual({ exitCode: 0, stderr: '' });
     expect(result.stdout).toContain('==> check from this side that the node is an active member');
-    expect(result.stdout).toMatch(/swarmlet\/forwarder:\S+ is here already/);
+    expect(result.stdout).toMatch(/swarmlet\.invalid\/forwarder:\S+ is here already/);
     expect(result.stdout).toMatch(/This machine is now a worker node of the swarm at 10\.98\.6\.1:2377 .*swarmlet-n2/);
     // Port 5000 (the forwarder's, in host publish mode) is confined on the new node as on the first one.
     expect(result.stdout).toContain("==> confine the registry's port 5000 to this machine and the swarm's nodes");
@@ -177,7 +177,7 @@ describe('install.sh --join', () => {
     expect({ exitCode: result.exitCode, stderr: result.stderr }).toEqual({ exitCode: 0, stderr: '' });
     expect(result.stdout).toContain('this engine is already a node of the swarm at 10.98.6.1:2377: no join needed');
     expect(result.stdout).not.toContain('==> join the swarm');
-    expect(result.stdout).toMatch(/swarmlet\/forwarder:\S+ is here already/);
+    expect(result.stdout).toMatch(/swarmlet\.invalid\/forwarder:\S+ is here already/);
     expect(result.stdout).toMatch(/This machine is now a worker node of the swarm at 10\.98\.6\.1:2377/);
     const jumps = await worker.run('iptables', ['-w', '-S', 'DOCKER-USER']);
     expect(jumps.stdout.split('\n').filter((rule) => rule.endsWith('-j SWARMLET-REGISTRY-5000'))).toHaveLength(1);
