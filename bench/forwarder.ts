@@ -35,7 +35,11 @@ async function main(): Promise<void> {
   await ensureStandInImage(docker, 'node');
   const images = [
     await buildProjectImage({ dockerfile: 'registry', tag: `swarmlet.invalid/registry:${VERSION}` }),
-    await buildProjectImage({ dockerfile: 'registry', target: 'forwarder', tag: `swarmlet.invalid/forwarder:${VERSION}` }),
+    await buildProjectImage({
+      dockerfile: 'registry',
+      target: 'forwarder',
+      tag: `swarmlet.invalid/forwarder:${VERSION}`,
+    }),
   ];
   const work = mkdtempSync(join(tmpdir(), 'swl-bench-fw-'));
   const swarm = await startTwoNodeSwarm(join(work, 'swarm'));
