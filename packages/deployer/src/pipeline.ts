@@ -27,7 +27,7 @@ import { deadline, DeployStopped, stopOf, timeLimit } from './deploy-stop.js';
 import type { DeployResult } from './deploy-stream.js';
 import { pruneBuildCache } from './docker/build-cache.js';
 import { describeOutage, describeProgress, waitForStack, type ServiceProgress } from './docker/converge.js';
-import type { CallLimits } from './docker/engine-request.js';
+import { limitedCall, type CallLimits } from './docker/engine-request.js';
 import {
   buildImage,
   chooseBuilder,
@@ -408,7 +408,10 @@ export async function runPipeline(
       const undone = await undoStackDeploy(docker, request.app, since, limits, onLine, { keepCreated: true });
       throw new Error(`${error}; ${undone}`);
     }
-    await pruneContentNamedObjects(docker, request.app).then(
+    // The deploy has succeeded: a clean-up that fails or takes too long is a warning, never a failure.
+    await limitedCall(calls, 'the clean-up of old secrets and configs', () =>
+      pruneContentNamedObjects(docker, request.app),
+    ).then(
       (removed) => {
         for (const object of removed) onLine(`removed ${object}: no service uses it any more`);
       },
