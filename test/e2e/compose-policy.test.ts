@@ -11,7 +11,7 @@ import {
   waitFor,
 } from '../support/docker.js';
 import { commitFiles } from '../support/git.js';
-import { startLocalPlatform, type LocalPlatform } from '../support/platform.js';
+import { startLocalPlatform, TEST_ROUTER_NETWORK, type LocalPlatform } from '../support/platform.js';
 
 const FIXTURES = join(repoRoot, 'test/e2e/fixtures/hostile/compose');
 
@@ -65,8 +65,8 @@ interface ServiceInfo {
   };
 }
 
-/** The router's network under `swarmlet up`. */
-const ROUTER_NETWORK = 'traefik-public';
+/** The router's network of the test platform. */
+const ROUTER_NETWORK = TEST_ROUTER_NETWORK;
 
 /**
  * The compose policy for untrusted apps and the `domains` verbs, end to end: real ssh and git against `swarmlet up`.

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { askOverNetwork, ensureStandInImage, removeStack, requireEngine, waitFor } from '../support/docker.js';
 import { commitFiles } from '../support/git.js';
-import { startLocalPlatform, type LocalPlatform } from '../support/platform.js';
+import { startLocalPlatform, TEST_ROUTER_NETWORK, type LocalPlatform } from '../support/platform.js';
 
 interface WebService {
   Spec: {
@@ -15,7 +15,7 @@ interface WebService {
   };
 }
 
-const NETWORK = 'traefik-public';
+const NETWORK = TEST_ROUTER_NETWORK;
 
 /**
  * Zero-config deploys end to end: repositories with a Dockerfile and no compose file pushed with the real git and

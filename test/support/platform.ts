@@ -23,6 +23,12 @@ function run(file: string, args: string[], options: CommandOptions, env: Record<
 }
 
 /** The platform as `npm start` runs it (`swarmlet up`), started by a test, with a key that may push. */
+/**
+ * The router's network of every test platform: not the production `traefik-public`, which install.test.ts's
+ * uninstall removes while other test files' apps may be about to join it.
+ */
+export const TEST_ROUTER_NETWORK = 'swarmlet-test-router';
+
 export interface LocalPlatform {
   /** The environment `swarmlet up` runs with; the CLI run with it reaches the same platform. */
   env: Record<string, string>;
@@ -76,6 +82,7 @@ export async function startLocalPlatform(work: string, again?: LocalPlatform): P
     SWARMLET_SSH_PORT: String(sshPort),
     SWARMLET_AUTHORIZED_KEYS: join(work, 'authorized_keys'),
     SWARMLET_ROUTER: 'none',
+    TRAEFIK_NETWORK: TEST_ROUTER_NETWORK,
   };
   const platform = execa('node', [join(repoRoot, 'packages/cli/dist/main.js'), 'up'], {
     env,
