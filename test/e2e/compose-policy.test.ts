@@ -65,9 +65,6 @@ interface ServiceInfo {
   };
 }
 
-/** The router's network of the test platform. */
-const ROUTER_NETWORK = TEST_ROUTER_NETWORK;
-
 /**
  * The compose policy for untrusted apps and the `domains` verbs, end to end: real ssh and git against `swarmlet up`.
  * Every hostile compose file of `fixtures/hostile/compose` is pushed and refused with its file, service and field
@@ -179,7 +176,7 @@ describe('the compose policy and domains', () => {
   }, 60_000);
 
   it('domains add routes a second host without a rebuild, domains lists both, domains remove takes it off', async () => {
-    const { Id: routerNetwork } = (await docker.getNetwork(ROUTER_NETWORK).inspect()) as { Id: string };
+    const { Id: routerNetwork } = (await docker.getNetwork(TEST_ROUTER_NETWORK).inspect()) as { Id: string };
     const networksOf = async () => ((await service(victim))?.Spec.TaskTemplate.Networks ?? []).map((n) => n.Target);
     const before = await service(victim);
     const image = before?.Spec.TaskTemplate.ContainerSpec.Image;
@@ -201,11 +198,11 @@ describe('the compose policy and domains', () => {
       [`traefik.http.routers.${name}.tls.certresolver`]: 'letsencrypt',
       [`traefik.http.services.${name}.loadbalancer.server.port`]: '8080',
       [`traefik.http.routers.victim-${process.pid}.rule`]: `Host(\`${victim}.localhost\`)`,
-      'traefik.swarm.network': ROUTER_NETWORK,
+      'traefik.swarm.network': TEST_ROUTER_NETWORK,
     });
     expect(await networksOf()).toContain(routerNetwork);
-    await waitFor(`${victim} to answer over ${ROUTER_NETWORK}`, async () =>
-      (await askOverNetwork(ROUTER_NETWORK, `${victim}_web`, 8080)).includes('victim serves') ? true : undefined,
+    await waitFor(`${victim} to answer over ${TEST_ROUTER_NETWORK}`, async () =>
+      (await askOverNetwork(TEST_ROUTER_NETWORK, `${victim}_web`, 8080)).includes('victim serves') ? true : undefined,
     );
     const listed = await ssh('domains', victim);
     expect(listed.exitCode).toBe(0);

@@ -22,13 +22,13 @@ function run(file: string, args: string[], options: CommandOptions, env: Record<
   });
 }
 
-/** The platform as `npm start` runs it (`swarmlet up`), started by a test, with a key that may push. */
 /**
  * The router's network of every test platform: not the production `traefik-public`, which install.test.ts's
  * uninstall removes while other test files' apps may be about to join it.
  */
 export const TEST_ROUTER_NETWORK = 'swarmlet-test-router';
 
+/** The platform as `npm start` runs it (`swarmlet up`), started by a test, with a key that may push. */
 export interface LocalPlatform {
   /** The environment `swarmlet up` runs with; the CLI run with it reaches the same platform. */
   env: Record<string, string>;
