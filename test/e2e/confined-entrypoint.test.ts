@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { execa } from 'execa';
-import { ensureStandInImage, removeStack, repoRoot, requireEngine } from '../support/docker.js';
+import { ensureStandInImage, removeStack, repoRoot, requireEngine, waitFor } from '../support/docker.js';
 import { commitFiles } from '../support/git.js';
 import { startLocalPlatform, type LocalPlatform } from '../support/platform.js';
 
@@ -89,12 +89,16 @@ function processesNamed(text: string): number[] {
   return found;
 }
 
-/** The pids whose command line contains `text`, waiting up to 10 s for at least one to appear. */
-async function processesNamedSoon(text: string): Promise<number[]> {
-  for (const deadline = Date.now() + 10_000; ; await new Promise((resolve) => setTimeout(resolve, 100))) {
-    const found = processesNamed(text);
-    if (found.length > 0 || Date.now() > deadline) return found;
-  }
+/** The pids whose command line contains `text`, waiting up to 10 s for at least one to appear; [] if none does. */
+function processesNamedSoon(text: string): Promise<number[]> {
+  return waitFor(
+    `a process named ${text}`,
+    () => {
+      const found = processesNamed(text);
+      return Promise.resolve(found.length > 0 ? found : undefined);
+    },
+    { timeoutMs: 10_000, intervalMs: 100 },
+  ).catch(() => []);
 }
 
 /** The child of `parent` whose command line contains `text`. */
